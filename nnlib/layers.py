@@ -1,0 +1,222 @@
+"""Layers that know their derivatives. Introduced in Chapter 4 (Dense in Chapter 1).
+
+The contract every layer keeps (the book, the tests and the optimizers rely on it):
+
+- ``forward(x, training=False) -> out`` computes the output and keeps what ``backward``
+  will need (its cache);
+- ``backward(dout) -> dx`` takes dL/d(out), fills ``self.grads`` and returns dL/dx;
+- ``params`` and ``grads`` are dicts with the same keys (empty for layers without
+  parameters). ``backward`` writes gradients *into* the arrays of ``grads`` and never
+  touches ``params``: updating weights is the optimizer's job.
+- Layers read their parameters from ``params`` at every call, so an optimizer that
+  updates those arrays in place updates the layer.
+
+Shapes: N batch, D features in, M features out.
+"""
+
+import numpy as np
+
+__all__ = ["Layer", "Dense", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Dropout", "Flatten"]
+
+
+class Layer:
+    """Base class: a layer without parameters. Introduced in Chapter 4."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self._x = None
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def forward(self, x, training=False):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def output_shape(self, input_shape):
+        """The shape of ``forward``'s output for an input of ``input_shape``."""
+        return tuple(input_shape)
+
+    def _check_dout(self, dout):
+        """Backward must receive a gradient shaped like the forward output."""
+        if self._x is None:
+            raise RuntimeError(f"{self!r}: backward() called before forward()")
+        shape = self.output_shape(self._x.shape)
+        if dout.shape != shape:
+            raise ValueError(
+                f"{self!r}: backward expected dout of shape {shape} (the shape of its "
+                f"output), got {dout.shape}"
+            )
+
+
+def _as_rng(rng):
+    """Accept None, an int seed or a Generator, as numpy.random.default_rng does."""
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+class Dense(Layer):
+    """A fully connected layer: ``out = x @ W + b``. Introduced in Chapter 1.
+
+    Args:
+        in_features: D, the width of each input row.
+        out_features: M, the number of units.
+        rng: seed or ``numpy.random.Generator`` for the initial weights.
+        dtype: parameter dtype (float32 by default; gradient checks use float64).
+
+    Parameters: ``W`` of shape (D, M), He-initialised with standard deviation
+    sqrt(2 / D) (Chapter 5 derives why), and ``b`` of shape (M,), zeros.
+    """
+
+    def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32):
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(
+                f"Dense: in_features and out_features must be >= 1, got "
+                f"({in_features}, {out_features})"
+            )
+        self.in_features, self.out_features = in_features, out_features
+        std = np.sqrt(2.0 / in_features)
+        W = _as_rng(rng).standard_normal((in_features, out_features)) * std
+        self.params = {"W": W.astype(dtype), "b": np.zeros(out_features, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def __repr__(self):
+        return f"Dense({self.in_features}, {self.out_features})"
+
+    def output_shape(self, input_shape):
+        return (input_shape[0], self.out_features)
+
+    def forward(self, x, training=False):
+        """x: (N, D) -> out: (N, M)."""
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_features}), got {x.shape}"
+            )
+        self._x = x
+        out = x @ self.params["W"]
+        out += self.params["b"]
+        return out
+
+    def backward(self, dout):
+        """dout: (N, M) -> dx: (N, D). Fills grads: dW = x^T dout, db = sum of dout rows."""
+        self._check_dout(dout)
+        np.matmul(self._x.T, dout, out=self.grads["W"])
+        np.sum(dout, axis=0, out=self.grads["b"])
+        return dout @ self.params["W"].T
+
+
+class ReLU(Layer):
+    """max(x, 0), element-wise, for input of any shape. Introduced in Chapter 4."""
+
+    def forward(self, x, training=False):
+        self._x = x
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        """dx = dout where x > 0, else 0."""
+        self._check_dout(dout)
+        return np.multiply(dout, self._x > 0)
+
+
+class LeakyReLU(Layer):
+    """x where x > 0, else alpha * x. Introduced in Chapter 4."""
+
+    def __init__(self, alpha=0.01):
+        super().__init__()
+        self.alpha = alpha
+
+    def __repr__(self):
+        return f"LeakyReLU(alpha={self.alpha})"
+
+    def forward(self, x, training=False):
+        self._x = x
+        return np.where(x > 0, x, self.alpha * x)
+
+    def backward(self, dout):
+        self._check_dout(dout)
+        return np.where(self._x > 0, dout, self.alpha * dout)
+
+
+class Sigmoid(Layer):
+    """1 / (1 + exp(-x)), element-wise. Introduced in Chapter 4."""
+
+    def forward(self, x, training=False):
+        from .activations import sigmoid
+
+        self._x = x
+        self._out = sigmoid(x)
+        return self._out
+
+    def backward(self, dout):
+        """dx = dout * s (1 - s), reusing the output s kept by forward."""
+        self._check_dout(dout)
+        s = self._out
+        return dout * s * (1 - s)
+
+
+class Tanh(Layer):
+    """tanh(x), element-wise. Introduced in Chapter 4."""
+
+    def forward(self, x, training=False):
+        self._x = x
+        self._out = np.tanh(x)
+        return self._out
+
+    def backward(self, dout):
+        """dx = dout * (1 - tanh(x)^2)."""
+        self._check_dout(dout)
+        return dout * (1 - self._out * self._out)
+
+
+class Dropout(Layer):
+    """Inverted dropout. Introduced in Chapter 5.
+
+    In training each unit is kept with probability 1 - p and scaled by 1 / (1 - p), so the
+    expected output equals the input and nothing needs rescaling at test time. With
+    ``training=False`` the layer is the identity.
+    """
+
+    def __init__(self, p, *, rng=None):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        self.p = p
+        self.rng = _as_rng(rng)
+        self._mask = None
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+    def forward(self, x, training=False):
+        self._x = x
+        if not training or self.p == 0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.p)
+        return x * self._mask
+
+    def backward(self, dout):
+        """dx = dout * mask (the same kept-and-scaled mask as the forward pass)."""
+        self._check_dout(dout)
+        return dout if self._mask is None else dout * self._mask
+
+
+class Flatten(Layer):
+    """(N, ...) -> (N, product of the rest). Introduced in Chapter 6."""
+
+    def output_shape(self, input_shape):
+        return (input_shape[0], int(np.prod(input_shape[1:])))
+
+    def forward(self, x, training=False):
+        if x.ndim < 2:
+            raise ValueError(f"Flatten(): expected input of shape (N, ...), got {x.shape}")
+        self._x = x
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        self._check_dout(dout)
+        return dout.reshape(self._x.shape)

@@ -1,0 +1,133 @@
+"""Sequential: a network as a list of layers. Introduced in Chapter 4.
+
+Forward runs the layers in order; backward runs them in reverse, each turning the gradient
+of its output into the gradient of its input (the recurrence derived in Chapter 4).
+
+All parameters live in one contiguous buffer, ``flat_params`` (and their gradients in
+``flat_grads``); every layer's ``params``/``grads`` entries are views into it. Nothing
+changes for a layer, but an optimizer can update the whole network in one vectorised
+step (Chapter 7 and the speed page show why that matters).
+"""
+
+import numpy as np
+
+__all__ = ["Sequential"]
+
+
+class Sequential:
+    """A feed-forward network: ``Sequential([Dense(784, 32), ReLU(), Dense(32, 10)])``.
+
+    Parameter keys are ``"<layer index>.<name>"``, e.g. ``"0.W"``, ``"0.b"``, ``"2.W"``.
+    """
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("Sequential: needs at least one layer, got an empty list")
+        self._flatten_parameters()
+
+    def __repr__(self):
+        return "Sequential([" + ", ".join(repr(layer) for layer in self.layers) + "])"
+
+    def _flatten_parameters(self):
+        """Move every parameter and gradient into one flat buffer, leaving views behind."""
+        entries = [(layer, k) for layer in self.layers for k in layer.params]
+        dtypes = [layer.params[k].dtype for layer, k in entries] or [np.float32]
+        dtype = np.result_type(*dtypes)
+        size = sum(layer.params[k].size for layer, k in entries)
+        self.flat_params = np.empty(size, dtype=dtype)
+        self.flat_grads = np.zeros(size, dtype=dtype)
+        offset = 0
+        for layer, k in entries:
+            p = layer.params[k]
+            view = self.flat_params[offset : offset + p.size].reshape(p.shape)
+            view[...] = p
+            layer.params[k] = view
+            layer.grads[k] = self.flat_grads[offset : offset + p.size].reshape(p.shape)
+            offset += p.size
+
+    def params(self):
+        """Flat dict ``{"0.W": array, ...}`` of views into ``flat_params``."""
+        return {
+            f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()
+        }
+
+    def grads(self):
+        """Flat dict with the same keys as ``params()``, views into ``flat_grads``."""
+        return {
+            f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()
+        }
+
+    def forward(self, X, training=False):
+        """X: (N, ...) -> the last layer's output. ``training`` switches Dropout on."""
+        X = np.asarray(X)
+        if X.ndim == 0 or X.shape[0] == 0:
+            raise ValueError(f"Sequential: got an empty input of shape {X.shape}")
+        # One sum is a cheap test: NaN or inf anywhere makes it non-finite.
+        if X.dtype.kind == "f" and not np.isfinite(X.sum()):
+            raise ValueError(
+                f"Sequential: the input of shape {X.shape} contains NaN or inf values; "
+                "clean or impute the data first"
+            )
+        out = X
+        for layer in self.layers:
+            out = layer.forward(out, training=training)
+        return out
+
+    def backward(self, dout):
+        """dout: gradient of the loss w.r.t. the output. Fills every layer's grads."""
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def predict(self, X, batch_size=1000):
+        """Outputs (e.g. logits) in evaluation mode, computed batch by batch."""
+        X = np.asarray(X)
+        if X.shape[0] == 0:
+            raise ValueError(f"Sequential.predict: got an empty input of shape {X.shape}")
+        outs = [self.forward(X[i : i + batch_size]) for i in range(0, len(X), batch_size)]
+        return np.concatenate(outs)
+
+    def summary(self, input_shape):
+        """Print and return a table of layers, output shapes and parameter counts.
+
+        input_shape: the shape of one example, without the batch, e.g. (784,) or (1, 28, 28).
+        """
+        shape = (None, *input_shape)
+        rows = [("#", "Layer", "Output shape", "Parameters")]
+        for i, layer in enumerate(self.layers):
+            shape = (None, *layer.output_shape((1, *shape[1:]))[1:])
+            count = sum(p.size for p in layer.params.values())
+            rows.append((str(i), repr(layer), str(shape), f"{count:,}"))
+        total = sum(p.size for p in self.params().values())
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        rule = "-" * len(max(lines, key=len))
+        text = "\n".join([lines[0], rule, *lines[1:], rule, f"Total parameters: {total:,}"])
+        print(text)
+        return text
+
+    def save(self, path):
+        """Save the parameters to ``path`` (.npz): plain arrays, no pickle."""
+        np.savez(path, **{k: v for k, v in self.params().items()})
+
+    def load(self, path):
+        """Load parameters saved by ``save`` into this network, checking every shape."""
+        params = self.params()
+        with np.load(path, allow_pickle=False) as f:
+            missing = sorted(set(params) - set(f.files))
+            extra = sorted(set(f.files) - set(params))
+            if missing or extra:
+                raise ValueError(
+                    f"Sequential.load: {path} does not match this network: missing "
+                    f"{missing}, unexpected {extra}"
+                )
+            for key, p in params.items():
+                if f[key].shape != p.shape:
+                    raise ValueError(
+                        f"Sequential.load: parameter {key!r} has shape {f[key].shape} in "
+                        f"{path}, but this network's has shape {p.shape}"
+                    )
+            for key, p in params.items():
+                p[...] = f[key]
+        return self
