@@ -1,0 +1,91 @@
+"""Learning-rate schedules: the learning rate as a function of time. Introduced in Chapter 7.
+
+A schedule is a ``fit`` callback. On the first call it remembers the optimizer's learning
+rate as ``base_lr``; afterwards it sets ``optimizer.lr`` before every epoch (or, for
+warm-up, before every batch). ``lr_at(t, base_lr)`` gives the same value without an
+optimizer, for plotting. The formulas are PyTorch's ``torch.optim.lr_scheduler`` ones.
+"""
+
+import math
+
+__all__ = ["StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup"]
+
+
+class Schedule:
+    """Per-epoch schedule: sets optimizer.lr = lr_at(epoch, base_lr) at each epoch start."""
+
+    base_lr = None
+
+    def lr_at(self, epoch, base_lr):
+        raise NotImplementedError
+
+    def on_epoch_begin(self, epoch, optimizer):
+        if self.base_lr is None:
+            self.base_lr = optimizer.lr
+        optimizer.lr = self.lr_at(epoch, self.base_lr)
+
+
+class StepLR(Schedule):
+    """lr = base_lr * gamma ** (epoch // step_size): drop by gamma every step_size epochs."""
+
+    def __init__(self, step_size, gamma=0.1):
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size!r}")
+        self.step_size, self.gamma = step_size, gamma
+
+    def lr_at(self, epoch, base_lr):
+        return base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialLR(Schedule):
+    """lr = base_lr * gamma ** epoch."""
+
+    def __init__(self, gamma):
+        if not gamma > 0:
+            raise ValueError(f"ExponentialLR: gamma must be > 0, got {gamma!r}")
+        self.gamma = gamma
+
+    def lr_at(self, epoch, base_lr):
+        return base_lr * self.gamma**epoch
+
+
+class CosineAnnealingLR(Schedule):
+    """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
+
+    def __init__(self, T_max, eta_min=0.0):
+        if T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max!r}")
+        self.T_max, self.eta_min = T_max, eta_min
+
+    def lr_at(self, epoch, base_lr):
+        return (
+            self.eta_min
+            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        )
+
+
+class LinearWarmup:
+    """Ramp the learning rate up linearly over the first ``warmup_steps`` batches.
+
+    lr = lr_epoch * min(1, (step + 1) / warmup_steps), where lr_epoch is what the wrapped
+    per-epoch schedule ``after`` gives (or the base rate, if there is none). Warm-up keeps
+    the first, largest, noisiest steps of Adam and of big batches from blowing up.
+    """
+
+    def __init__(self, warmup_steps, after=None):
+        if warmup_steps < 1:
+            raise ValueError(f"LinearWarmup: warmup_steps must be >= 1, got {warmup_steps!r}")
+        self.warmup_steps, self.after = warmup_steps, after
+        self.base_lr, self._epoch_lr = None, None
+
+    def lr_at(self, step, base_lr, epoch=0):
+        lr = self.after.lr_at(epoch, base_lr) if self.after else base_lr
+        return lr * min(1.0, (step + 1) / self.warmup_steps)
+
+    def on_epoch_begin(self, epoch, optimizer):
+        if self.base_lr is None:
+            self.base_lr = optimizer.lr
+        self._epoch = epoch
+
+    def on_batch_begin(self, step, optimizer):
+        optimizer.lr = self.lr_at(step, self.base_lr, self._epoch)
