@@ -28,6 +28,8 @@ def glue(name, value, display=True):
     The prose then quotes it as ``{glue:text}`name:.1f``` (format spec after the colon).
     Returns ``value`` so a cell can glue and keep using a number.
     """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()  # NumPy scalars: glue 0.5, not "np.float64(0.5)"
     mimebundle, metadata = format_display_data(value)
     prefix = "" if display else _HIDDEN_PREFIX
     metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
