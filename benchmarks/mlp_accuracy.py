@@ -90,12 +90,12 @@ RECIPES = {"chapter4": chapter4_recipe, "tuned": tuned_recipe}
 class PrintTestAccuracy:
     """A ``fit`` callback: after every epoch, print train loss and test accuracy."""
 
-    def __init__(self, name, X_test, y_test):
-        self.name, self.X_test, self.y_test = name, X_test, y_test
+    def __init__(self, name, model, X_test, y_test):
+        self.name, self.model, self.X_test, self.y_test = name, model, X_test, y_test
         self.test_accuracy = []
 
     def on_epoch_end(self, epoch, history):
-        acc = evaluate(self._model, self.X_test, self.y_test)["accuracy"]
+        acc = evaluate(self.model, self.X_test, self.y_test)["accuracy"]
         self.test_accuracy.append(acc)
         print(
             f"  [{self.name}] epoch {epoch + 1:2d}: train loss {history.loss[-1]:.4f}, "
@@ -108,8 +108,7 @@ class PrintTestAccuracy:
 def run_recipe(name, data, *, seed, epochs):
     model, optimizer, schedules, settings = RECIPES[name](seed, epochs)
     X_train, X_test = flatten(data.X_train), flatten(data.X_test)
-    printer = PrintTestAccuracy(name, X_test, data.y_test)
-    printer._model = model
+    printer = PrintTestAccuracy(name, model, X_test, data.y_test)
     print(f"{name}: {model}\n  {settings}", flush=True)
     history = fit(
         model,
@@ -176,7 +175,9 @@ def main(argv=None):
             results["recipes"] = {**earlier.get("recipes", {}), **results["recipes"]}
     out.write_text(json.dumps(results, indent=2) + "\n")
 
-    print(f"\nFinal test accuracy on full {data.name} ({len(data.y_test):,} test images):")
+    print(
+        f"\nFinal test accuracy on {data.name}, source={data.source!r} ({len(data.y_test):,} test images):"
+    )
     for name, r in results["recipes"].items():
         verdict = (
             "no target for this data set"
