@@ -45,6 +45,10 @@ pytest: $(STAMP) $(VENV)/.bench-installed
 
 test: lint build-book linkcheck pytest
 
+# Every chapter's exercises as an otter-grader assignment, in _build/assignments/<chapter>/.
+assignments: $(STAMP)
+	$(BIN)/python classroom/make_assignments.py
+
 bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/speed.py
 

@@ -1,0 +1,95 @@
+"""The classroom edition (issue 8): every chapter's exercises as an otter-grader assignment.
+
+Builds the assignments offline with classroom/make_assignments.py, then grades them with
+`otter run`: the solution notebook must score full marks, the student notebook as released
+must score zero on every question, and a deliberately wrong answer must fail its tests.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "classroom"))
+import make_assignments  # noqa: E402
+
+CHAPTERS = make_assignments.chapters_with_exercises()
+OTTER = str(Path(sys.executable).with_name("otter"))
+
+
+def grade(autograder_dir, notebook, out_dir):
+    """Run `otter run` and return {question: (score, max_score)}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (zip_path,) = autograder_dir.glob("*-autograder_*.zip")
+    subprocess.run([OTTER, "run", "-a", str(zip_path), str(notebook), "-o", str(out_dir)],
+                   check=True, capture_output=True, text=True, timeout=900)  # fmt: skip
+    results = json.loads((out_dir / "results.json").read_text())
+    return {t["name"]: (t["score"], t["max_score"]) for t in results["tests"] if "max_score" in t}
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Build every assignment, then grade its solution and student notebooks (2 at a time)."""
+    out = tmp_path_factory.mktemp("grades")
+    jobs = {}
+    for chapter in CHAPTERS:
+        folder = make_assignments.build(chapter)
+        for kind, nb in [("solution", folder / "autograder"), ("student", folder / "student")]:
+            jobs[chapter, kind] = (
+                folder / "autograder",
+                nb / f"{chapter}.ipynb",
+                out / chapter / kind,
+            )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {key: pool.submit(grade, *args) for key, args in jobs.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_solution_notebook_scores_full_marks(graded, chapter):
+    scores = graded[chapter, "solution"]
+    assert len(scores) >= 3, f"{chapter}: only {len(scores)} graded questions"
+    lost = {q: s for q, s in scores.items() if s[0] != s[1]}
+    assert not lost, f"{chapter}: the solutions lose marks on {lost}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_notebook_scores_zero(graded, chapter):
+    scores = graded[chapter, "student"]
+    leaked = {q: s for q, s in scores.items() if s[0] != 0}
+    assert not leaked, f"{chapter}: the released notebook already scores on {leaked}"
+
+
+def test_student_notebook_has_no_solutions_and_no_hidden_tests(graded):
+    for chapter in CHAPTERS:
+        folder = make_assignments.OUT / chapter / "student"
+        text = (folder / f"{chapter}.ipynb").read_text()
+        assert "BEGIN SOLUTION" not in text and "# HIDDEN" not in text, chapter
+        for test in (folder / "tests").glob("*.py"):
+            assert "'hidden': True" not in test.read_text(), test
+
+
+def test_a_wrong_gradient_sign_fails_the_hidden_test(graded, tmp_path):
+    """Answer Exercise 2.1 with the sign of the MSE gradient flipped."""
+    chapter = "02_gradient_descent"
+    folder = make_assignments.OUT / chapter
+    nb = nbformat.read(folder / "student" / f"{chapter}.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and "def mse_grad" in c.source]
+    cell.source = re.sub(
+        r"\n\s*\.\.\.\s*$", "\n    return -2 * (y_hat - y) / y_hat.size", cell.source
+    )
+    assert "return -2" in cell.source
+    wrong = tmp_path / f"{chapter}.ipynb"
+    nbformat.write(nb, wrong)
+    scores = grade(folder / "autograder", wrong, tmp_path / "out")
+    assert scores["ex2_1"][0] == 0, scores
+    # The hidden test alone also catches it: it is a real check, not a copy of the public one.
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    (ex21,) = [t for t in results["tests"] if t["name"] == "ex2_1"]
+    assert "Test case failed" in ex21["output"]
