@@ -21,7 +21,10 @@ __all__ = [
 
 
 def sigmoid(z):
-    """The logistic function 1 / (1 + exp(-z)), computed without overflow for large |z|."""
+    """The logistic function 1 / (1 + exp(-z)), without overflow for large |z|.
+
+    z: any shape -> the same shape, in [0, 1]. Introduced in Chapter 1.
+    """
     z = np.asarray(z)
     # exp(-|z|) never overflows; the two branches are the same function rearranged.
     e = np.exp(-np.abs(z))
@@ -29,41 +32,47 @@ def sigmoid(z):
 
 
 def sigmoid_grad(z):
-    """sigma'(z) = sigma(z) (1 - sigma(z))."""
+    """sigma'(z) = sigma(z) (1 - sigma(z)).
+
+    z: any shape -> the same shape. Introduced in Chapter 1.
+    """
     s = sigmoid(z)
     return s * (1 - s)
 
 
 def tanh(z):
-    """The hyperbolic tangent."""
+    """The hyperbolic tangent. z: any shape -> the same shape. Introduced in Chapter 1."""
     return np.tanh(z)
 
 
 def tanh_grad(z):
-    """tanh'(z) = 1 - tanh(z)^2."""
+    """tanh'(z) = 1 - tanh(z)^2. z: any shape -> the same shape. Introduced in Chapter 1."""
     t = np.tanh(z)
     return 1 - t * t
 
 
 def relu(z):
-    """max(z, 0)."""
+    """max(z, 0). z: any shape -> the same shape. Introduced in Chapter 1."""
     return np.maximum(z, 0)
 
 
 def relu_grad(z):
-    """1 where z > 0, else 0 (we take the derivative at 0 to be 0, as PyTorch does)."""
+    """1 where z > 0, else 0 (the derivative at 0 is taken to be 0, as PyTorch does).
+
+    z: any shape -> the same shape. Introduced in Chapter 1.
+    """
     z = np.asarray(z)
     return (z > 0).astype(z.dtype if z.dtype.kind == "f" else np.float64)
 
 
 def leaky_relu(z, alpha=0.01):
-    """z where z > 0, else alpha * z."""
+    """z where z > 0, else alpha * z. z: any shape -> the same shape. Introduced in Chapter 1."""
     z = np.asarray(z)
     return np.where(z > 0, z, alpha * z)
 
 
 def leaky_relu_grad(z, alpha=0.01):
-    """1 where z > 0, else alpha."""
+    """1 where z > 0, else alpha. z: any shape -> the same shape. Introduced in Chapter 1."""
     z = np.asarray(z)
     dtype = z.dtype if z.dtype.kind == "f" else np.float64
     return np.where(z > 0, 1, alpha).astype(dtype)
@@ -74,6 +83,8 @@ def softmax(z, axis=-1):
 
     Subtracting the row maximum first changes nothing mathematically (it cancels between
     numerator and denominator) but keeps every exponent <= 0, so nothing overflows.
+    z: any shape, e.g. logits (N, C) -> probabilities of the same shape, summing to 1
+    along ``axis``. Introduced in Chapter 1.
     """
     z = np.asarray(z)
     shifted = z - z.max(axis=axis, keepdims=True)

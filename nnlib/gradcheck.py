@@ -19,6 +19,8 @@ def numerical_gradient(f, x, eps=1e-6):
         x: float array of any shape (use float64: float32 rounding swamps eps).
     Returns:
         array of the shape of ``x``: the gradient of f at x. The error is O(eps^2).
+
+    Introduced in Chapter 2.
     """
     grad = np.zeros(x.shape, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
@@ -37,7 +39,8 @@ def numerical_gradient(f, x, eps=1e-6):
 def rel_error(a, b):
     """max |a - b| / max(max |a| + max |b|, 1e-12): the worst error, relative to the scale.
 
-    Around 1e-7 or below at float64 means the two agree; 1e-2 means a bug.
+    a, b: arrays of the same shape -> a float. Around 1e-7 or below at float64 means the
+    two agree; 1e-2 means a bug. Introduced in Chapter 2.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
@@ -52,6 +55,7 @@ def check_layer(layer, x, *, eps=1e-6, rng=None):
     Uses the scalar L = sum(forward(x) * dout) for a random ``dout``, whose gradient with
     respect to the output is exactly ``dout``. Checks dx and every parameter gradient.
     Run it in float64 (layers built with ``dtype=np.float64``, float64 ``x``).
+    layer: any layer; x: an input it accepts, e.g. (N, D). Introduced in Chapter 4.
     """
     rng = np.random.default_rng(rng)
     x = np.array(x, dtype=np.float64)

@@ -16,6 +16,8 @@ Shapes: N batch, D features in, M features out.
 
 import numpy as np
 
+from .activations import sigmoid
+
 __all__ = ["Layer", "Dense", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Dropout", "Flatten"]
 
 
@@ -100,25 +102,35 @@ class Dense(Layer):
         out += self.params["b"]
         return out
 
-    def backward(self, dout):
-        """dout: (N, M) -> dx: (N, D). Fills grads: dW = x^T dout, db = sum of dout rows."""
+    def backward(self, dout, input_grad=True):
+        """dout: (N, M) -> dx: (N, D). Fills grads: dW = x^T dout, db = sum of dout rows.
+
+        ``input_grad=False`` skips dx and returns None: for a network's first layer dx is
+        the gradient with respect to the data, which training never uses, and it costs as
+        much as the forward pass.
+        """
         self._check_dout(dout)
         np.matmul(self._x.T, dout, out=self.grads["W"])
         np.sum(dout, axis=0, out=self.grads["b"])
-        return dout @ self.params["W"].T
+        return dout @ self.params["W"].T if input_grad else None
 
 
 class ReLU(Layer):
-    """max(x, 0), element-wise, for input of any shape. Introduced in Chapter 4."""
+    """max(x, 0), element-wise, for input of any shape. Introduced in Chapter 4.
+
+    forward: x of any shape (N, ...) -> out of the same shape.
+    backward: dout of that shape -> dx of that shape.
+    """
 
     def forward(self, x, training=False):
         self._x = x
         return np.maximum(x, 0)
 
     def backward(self, dout):
-        """dx = dout where x > 0, else 0."""
+        """dx = dout where x > 0, else 0: dout times the 0/1 mask (x > 0)."""
         self._check_dout(dout)
-        return np.multiply(dout, self._x > 0)
+        dx = np.greater(self._x, 0, out=np.empty_like(dout))  # the mask, as 0.0 and 1.0
+        return np.multiply(dout, dx, out=dx)
 
 
 class LeakyReLU(Layer):
@@ -132,10 +144,12 @@ class LeakyReLU(Layer):
         return f"LeakyReLU(alpha={self.alpha})"
 
     def forward(self, x, training=False):
+        """x: any shape -> out: the same shape."""
         self._x = x
         return np.where(x > 0, x, self.alpha * x)
 
     def backward(self, dout):
+        """dx = dout where x > 0, else alpha * dout."""
         self._check_dout(dout)
         return np.where(self._x > 0, dout, self.alpha * dout)
 
@@ -144,8 +158,7 @@ class Sigmoid(Layer):
     """1 / (1 + exp(-x)), element-wise. Introduced in Chapter 4."""
 
     def forward(self, x, training=False):
-        from .activations import sigmoid
-
+        """x: any shape -> out: the same shape, in (0, 1)."""
         self._x = x
         self._out = sigmoid(x)
         return self._out
@@ -154,13 +167,17 @@ class Sigmoid(Layer):
         """dx = dout * s (1 - s), reusing the output s kept by forward."""
         self._check_dout(dout)
         s = self._out
-        return dout * s * (1 - s)
+        dx = np.subtract(1, s, out=np.empty_like(dout))
+        dx *= s
+        dx *= dout
+        return dx
 
 
 class Tanh(Layer):
     """tanh(x), element-wise. Introduced in Chapter 4."""
 
     def forward(self, x, training=False):
+        """x: any shape -> out: the same shape, in (-1, 1)."""
         self._x = x
         self._out = np.tanh(x)
         return self._out
@@ -168,7 +185,11 @@ class Tanh(Layer):
     def backward(self, dout):
         """dx = dout * (1 - tanh(x)^2)."""
         self._check_dout(dout)
-        return dout * (1 - self._out * self._out)
+        t = self._out
+        dx = np.multiply(t, t, out=np.empty_like(dout))
+        np.subtract(1, dx, out=dx)
+        dx *= dout
+        return dx
 
 
 class Dropout(Layer):
@@ -191,12 +212,16 @@ class Dropout(Layer):
         return f"Dropout(p={self.p})"
 
     def forward(self, x, training=False):
+        """x: any shape -> out: the same shape (x itself when not training)."""
         self._x = x
         if not training or self.p == 0:
             self._mask = None
             return x
-        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
-        self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.p)
+        # mask = keep / (1 - p): 0 for a dropped unit, 1 / (1 - p) for a kept one.
+        mask = self.rng.random(x.shape, dtype=np.float32)
+        np.greater_equal(mask, self.p, out=mask)
+        mask *= 1 / (1 - self.p)
+        self._mask = mask.astype(x.dtype, copy=False)
         return x * self._mask
 
     def backward(self, dout):
@@ -206,12 +231,16 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
-    """(N, ...) -> (N, product of the rest). Introduced in Chapter 6."""
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...), e.g. images (N, C, H, W) -> (N, C*H*W).
+
+    Introduced in Chapter 6. Reshapes without copying; backward reshapes dout back.
+    """
 
     def output_shape(self, input_shape):
         return (input_shape[0], int(np.prod(input_shape[1:])))
 
     def forward(self, x, training=False):
+        """x: (N, ...) -> out: (N, product of the other dimensions)."""
         if x.ndim < 2:
             raise ValueError(f"Flatten(): expected input of shape (N, ...), got {x.shape}")
         self._x = x

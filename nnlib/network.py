@@ -9,7 +9,11 @@ changes for a layer, but an optimizer can update the whole network in one vector
 step (Chapter 7 and the speed page show why that matters).
 """
 
+from pathlib import Path
+
 import numpy as np
+
+from .layers import Dense
 
 __all__ = ["Sequential"]
 
@@ -17,7 +21,9 @@ __all__ = ["Sequential"]
 class Sequential:
     """A feed-forward network: ``Sequential([Dense(784, 32), ReLU(), Dense(32, 10)])``.
 
-    Parameter keys are ``"<layer index>.<name>"``, e.g. ``"0.W"``, ``"0.b"``, ``"2.W"``.
+    Introduced in Chapter 4. Parameter keys are ``"<layer index>.<name>"``, e.g. ``"0.W"``,
+    ``"0.b"``, ``"2.W"``. ``flat_params`` and ``flat_grads`` are 1-D arrays holding every
+    parameter and gradient; the layers' own arrays are views into them.
     """
 
     def __init__(self, layers):
@@ -59,7 +65,11 @@ class Sequential:
         }
 
     def forward(self, X, training=False):
-        """X: (N, ...) -> the last layer's output. ``training`` switches Dropout on."""
+        """X: (N, ...) -> the last layer's output, e.g. logits (N, C).
+
+        ``training=True`` switches Dropout on. Raises ValueError for an empty X or one
+        holding NaN or inf; each layer checks the shape it receives.
+        """
         X = np.asarray(X)
         if X.ndim == 0 or X.shape[0] == 0:
             raise ValueError(f"Sequential: got an empty input of shape {X.shape}")
@@ -70,19 +80,32 @@ class Sequential:
                 "clean or impute the data first"
             )
         out = X
-        for layer in self.layers:
-            out = layer.forward(out, training=training)
+        for i, layer in enumerate(self.layers):
+            try:
+                out = layer.forward(out, training=training)
+            except ValueError as error:  # say where in the network it happened
+                raise ValueError(f"Sequential, layer {i}: {error}") from None
         return out
 
-    def backward(self, dout):
-        """dout: gradient of the loss w.r.t. the output. Fills every layer's grads."""
-        for layer in reversed(self.layers):
+    def backward(self, dout, *, input_grad=True):
+        """dout: dL/d(output), shaped like forward's output -> dL/dX, shaped like X.
+
+        Fills every layer's ``grads`` (views into ``flat_grads``); updates nothing.
+        ``input_grad=False`` (what ``fit`` uses) lets a first Dense layer skip dL/dX,
+        which training never needs, and returns None.
+        """
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
+            if i == 0 and not input_grad and isinstance(layer, Dense):
+                return layer.backward(dout, input_grad=False)
             dout = layer.backward(dout)
         return dout
 
     def predict(self, X, batch_size=1000):
-        """Outputs (e.g. logits) in evaluation mode, computed batch by batch."""
+        """X: (N, ...) -> outputs (e.g. logits (N, C)) in evaluation mode, batch by batch."""
         X = np.asarray(X)
+        if batch_size < 1:
+            raise ValueError(f"Sequential.predict: batch_size must be >= 1, got {batch_size}")
         if X.shape[0] == 0:
             raise ValueError(f"Sequential.predict: got an empty input of shape {X.shape}")
         outs = [self.forward(X[i : i + batch_size]) for i in range(0, len(X), batch_size)]
@@ -108,11 +131,22 @@ class Sequential:
         return text
 
     def save(self, path):
-        """Save the parameters to ``path`` (.npz): plain arrays, no pickle."""
-        np.savez(path, **{k: v for k, v in self.params().items()})
+        """Save the parameters to ``path`` (.npz): plain arrays, no pickle. Introduced in Chapter 5.
+
+        Keys are those of ``params()``; NumPy adds ".npz" to a path without it.
+        """
+        np.savez(path, **self.params())
 
     def load(self, path):
-        """Load parameters saved by ``save`` into this network, checking every shape."""
+        """Load parameters saved by ``save`` into this network, checking every shape.
+
+        Introduced in Chapter 5. Reads with ``allow_pickle=False``, so a file can only hold
+        arrays, never code. Returns the network itself. Raises ValueError naming the first
+        parameter whose shape differs, or the keys that are missing or unexpected.
+        """
+        path = Path(path)
+        if not path.exists() and path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")  # np.savez added the suffix
         params = self.params()
         with np.load(path, allow_pickle=False) as f:
             missing = sorted(set(params) - set(f.files))

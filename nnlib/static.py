@@ -19,7 +19,7 @@ class StaticMLP:
 
     Parameters (dict ``params``): W1 (784, H1), b1 (H1,), W2 (H1, H2), b2 (H2,),
     W3 (H2, 10), b3 (10,). He-initialised, float64 by default (this network is for
-    checking, not speed).
+    checking, not speed). Introduced in Chapter 3.
     """
 
     def __init__(

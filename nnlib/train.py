@@ -23,12 +23,20 @@ __all__ = ["History", "TrainingDiverged", "fit", "evaluate", "LivePlot"]
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite: the learning rate is almost always too large."""
+    """The loss became NaN or infinite: the learning rate is almost always too large.
+
+    Introduced in Chapter 5.
+    """
 
 
 @dataclass
 class History:
-    """Per-epoch records of a ``fit`` run. ``time`` is cumulative wall-clock seconds."""
+    """Per-epoch records of a ``fit`` run. Introduced in Chapter 5.
+
+    Lists with one float per epoch: ``loss`` (mean training loss), ``accuracy`` and
+    ``val_accuracy`` (fractions in [0, 1], classification only), ``val_loss``, ``time``
+    (cumulative wall-clock seconds at the end of each epoch) and ``lr``.
+    """
 
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
@@ -38,11 +46,15 @@ class History:
     lr: list = field(default_factory=list)
 
     def plot(self, axes=None, label=None):
-        """Loss (and accuracy, if recorded) against epoch. Returns the matplotlib figure."""
-        import matplotlib.pyplot as plt
+        """Loss (and accuracy, if recorded) against epoch. Returns the matplotlib figure.
 
+        axes: optional sequence of one or two matplotlib Axes to draw into (e.g. to overlay
+        several runs, each with its ``label``); by default a new figure is made.
+        """
         n_panels = 2 if self.accuracy else 1
         if axes is None:
+            import matplotlib.pyplot as plt
+
             fig, axes = plt.subplots(1, n_panels, figsize=(5 * n_panels, 3.5), squeeze=False)
             axes = axes[0]
         fig = axes[0].figure
@@ -59,7 +71,7 @@ class History:
                     epochs, 100 * np.asarray(self.val_accuracy), "s--", label=prefix + "validation"
                 )
             axes[1].set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-        for ax in axes:
+        for ax in axes[:n_panels]:
             ax.legend()
             ax.grid(alpha=0.3)
         fig.tight_layout()
@@ -67,6 +79,7 @@ class History:
 
 
 def _check_data(X, y, what="fit"):
+    """X: (N, ...), y: (N, ...) -> both as arrays, after the checks every caller needs."""
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim == 0 or X.shape[0] == 0:
         raise ValueError(f"{what}: X is empty (shape {X.shape}); expected at least one example")
@@ -87,10 +100,40 @@ def _call(callbacks, method, *args):
             hook(*args)
 
 
+def _as_model_dtype(X, y, dtype):
+    """Convert X (and float targets y) once to the parameters' dtype; None leaves them."""
+    if dtype is not None and X.dtype.kind in "fiub" and X.dtype != dtype:
+        X = X.astype(dtype)
+    if dtype is not None and y.dtype.kind == "f" and y.dtype != dtype:
+        y = y.astype(dtype)
+    return X, y
+
+
+def _check_labels(model, X, y, what="fit"):
+    """Integer labels in [0, C), where C is the width of the model's output."""
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(
+            f"{what}: classification labels must be integers of shape (N,), got shape "
+            f"{y.shape} and dtype {y.dtype}; use y.astype(np.int64) for whole numbers"
+        )
+    try:
+        C = model.forward(X[:1]).shape[-1]  # one example tells the number of classes
+    except ValueError as error:
+        raise ValueError(f"{what}: X of shape {X.shape} does not fit the model: {error}") from None
+    low, high = y.min(), y.max()
+    if low < 0 or high >= C:
+        raise ValueError(
+            f"{what}: labels must be in [0, {C - 1}] for the model's {C} outputs, got values "
+            f"from {low} to {high}"
+        )
+
+
 def evaluate(model, X, y, *, loss=None, batch_size=1000):
     """Accuracy (for integer labels) and, if ``loss`` is given, its mean over X.
 
-    Returns a dict: {"accuracy": float in [0, 1]} and/or {"loss": float}.
+    Introduced in Chapter 5. X: (N, ...), y: (N,) integer labels or targets shaped like
+    the model's output. Returns a dict: {"accuracy": float in [0, 1]} (integer labels
+    only) and {"loss": float} (when ``loss`` is given).
     """
     X, y = _check_data(X, y, "evaluate")
     out = model.predict(X, batch_size=batch_size)
@@ -121,36 +164,59 @@ def fit(
 
     Args:
         model: a ``Sequential`` (anything with forward/backward/params/grads/predict).
+            X (and float targets y) are converted once to the dtype of its parameters
+            (float32 by default), so no batch is computed in a wider type by accident.
         loss: ``SoftmaxCrossEntropy()`` or ``MSELoss()``.
         optimizer: anything with ``step(params, grads)``, e.g. ``nnlib.optim.SGD(lr=0.1)``.
-        X: inputs of shape (N, ...); y: targets, N of them.
+        X: inputs of shape (N, ...); y: targets, N of them: integer labels (N,) for
+            ``SoftmaxCrossEntropy``, an array shaped like the model's output for ``MSELoss``.
         epochs, batch_size: passes over the data, and examples per step.
         validation_data: optional (X_val, y_val), evaluated after every epoch.
         shuffle: reshuffle the examples before every epoch (seeded by ``rng``).
         callbacks: objects with the hooks listed in the module docstring.
         progress: show a tqdm progress bar (works in Jupyter, Colab and a terminal).
+    Returns:
+        History with one entry per epoch in each of its lists.
     Raises:
+        ValueError: bad data (empty, NaN, lengths or labels that do not fit).
         TrainingDiverged: the loss became NaN or inf; says at which epoch and batch.
+
+    Introduced in Chapter 5.
     """
     X, y = _check_data(X, y)
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"fit: epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
-    rng = np.random.default_rng(rng)
     classify = isinstance(loss, SoftmaxCrossEntropy)
+    if classify:
+        _check_labels(model, X, y)
+    dtype = getattr(getattr(model, "flat_params", None), "dtype", None)
+    X, y = _as_model_dtype(X, y, dtype)
+    if validation_data is not None:
+        X_val, y_val = _check_data(*validation_data, "fit (validation_data)")
+        if classify:
+            _check_labels(model, X_val, y_val, "fit (validation_data)")
+        validation_data = _as_model_dtype(X_val, y_val, dtype)
+    rng = np.random.default_rng(rng)
+    params, grads = model.params(), model.grads()  # views: fixed for the whole run
     history = History()
     N = X.shape[0]
     n_batches = math.ceil(N / batch_size)
+    Xs, ys = (np.empty_like(X), np.empty_like(y)) if shuffle else (X, y)
     step = 0
     start = time.perf_counter()
     _call(callbacks, "on_train_begin", history)
-    with tqdm(total=epochs * n_batches, disable=not progress, unit="batch", leave=False) as bar:
+    # Overflow is not warned about batch by batch: a loss that becomes inf or NaN stops the
+    # run below with an error that says where and what to try.
+    with (
+        tqdm(total=epochs * n_batches, disable=not progress, unit="batch", leave=False) as bar,
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
         for epoch in range(epochs):
             _call(callbacks, "on_epoch_begin", epoch, optimizer)
-            if shuffle:
+            if shuffle:  # one gather per epoch, into the same buffers; batches are slices
                 order = rng.permutation(N)
-                Xs, ys = X[order], y[order]  # one gather per epoch; batches are then slices
-            else:
-                Xs, ys = X, y
+                np.take(X, order, axis=0, out=Xs)
+                np.take(y, order, axis=0, out=ys)
             total, correct = 0.0, 0
             for b in range(n_batches):
                 _call(callbacks, "on_batch_begin", step, optimizer)
@@ -166,8 +232,8 @@ def fit(
                         f"(of {n_batches}); try a smaller learning rate (now "
                         f"{getattr(optimizer, 'lr', '?')}) or standardise the inputs"
                     )
-                model.backward(loss.backward())
-                optimizer.step(model.params(), model.grads())
+                model.backward(loss.backward(), input_grad=False)
+                optimizer.step(params, grads)
                 total += value * len(xb)
                 if classify:
                     correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
@@ -192,40 +258,54 @@ def fit(
 class LivePlot:
     """A callback that redraws the loss and accuracy curves after every epoch.
 
-    In Jupyter and Colab the figure updates in place as training runs; the rendered book
-    shows its last frame. Outside a notebook it draws nothing. Introduced in Chapter 5.
+    Introduced in Chapter 5. ``fit(..., callbacks=[LivePlot()])``. In Jupyter and Colab
+    one image is shown and replaced in place after each epoch (an IPython display handle,
+    so a progress bar in the same cell is left alone); the rendered book keeps the last
+    frame. Outside a notebook the curves are still drawn into ``self.figure`` (a
+    matplotlib Figure not attached to any window) but nothing is shown.
     """
 
     def __init__(self, title="Training"):
         self.title = title
+        self.figure = None
         self._handle = None
-        self._fig = None
 
-    def on_train_begin(self, history):
+    @staticmethod
+    def _in_notebook():
         try:
             from IPython import get_ipython
-            from IPython.display import display
         except ImportError:
-            return
-        if get_ipython() is None:
-            return
-        import matplotlib.pyplot as plt
+            return False
+        shell = get_ipython()
+        return shell is not None and hasattr(shell, "kernel")
 
-        self._fig, self._axes = plt.subplots(1, 2, figsize=(10, 3.5))
-        self._fig.suptitle(self.title)
-        self._handle = display(self._fig, display_id=True)
+    def _image(self):
+        from io import BytesIO
+
+        from IPython.display import Image
+
+        buffer = BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=80)
+        return Image(data=buffer.getvalue(), format="png")
+
+    def on_train_begin(self, history):
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(10, 3.5))
+        self._axes = self.figure.subplots(1, 2)
+        self._handle = None
+        if self._in_notebook():
+            from IPython.display import display
+
+            self._handle = display(display_id=True)  # an empty slot, filled every epoch
 
     def on_epoch_end(self, epoch, history):
-        if self._handle is None:
-            return
         for ax in self._axes:
             ax.clear()
         history.plot(axes=self._axes)
-        self._fig.suptitle(f"{self.title}: epoch {epoch + 1}")
-        self._handle.update(self._fig)
-
-    def on_train_end(self, history):
-        if self._fig is not None:
-            import matplotlib.pyplot as plt
-
-            plt.close(self._fig)  # the display handle keeps the last frame
+        if not history.accuracy:
+            self._axes[1].set_axis_off()
+        self.figure.suptitle(f"{self.title}: epoch {epoch + 1}")
+        self.figure.tight_layout()
+        if self._handle is not None:
+            self._handle.update(self._image())

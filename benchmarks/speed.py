@@ -1,0 +1,231 @@
+"""How fast is nnlib? Epoch times against PyTorch on the CPU, measured in one run.
+
+For each network, nnlib and PyTorch train the *same* model: the same initial weights
+(copied from nnlib into torch), the same optimizer and hyper-parameters, the same batch
+size, the same shuffled order of the same float32 data. Each library trains for
+``--epochs`` epochs, alternating epoch by epoch so that both see the same machine load;
+the report is the median epoch time of each and their ratio nnlib / PyTorch.
+
+Also measured: the MLPs' achieved GFLOP/s (6 * N * sum of D*M per epoch: 2 for the
+forward product, 4 for the two backward ones) against a large float32 GEMM's GFLOP/s on
+the same machine.
+
+Usage:
+    python benchmarks/speed.py [--epochs 5] [--batch-size 128] [--out benchmarks/results/speed.json]
+
+Needs torch (requirements-bench.txt) and full Fashion-MNIST (Debian's
+dataset-fashion-mnist) or full MNIST.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nnlib.data import load_fashion_mnist, load_mnist
+from nnlib.layers import Dense, Flatten, ReLU
+from nnlib.losses import SoftmaxCrossEntropy
+from nnlib.network import Sequential
+from nnlib.optim import SGD, Adam
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine():
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+    }
+
+
+def gemm_peak(n=2048, repeat=5):
+    """GFLOP/s of NumPy's float32 matrix product on large square matrices."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(f):
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+# --- the networks, built once in nnlib and mirrored in torch ------------------------------
+
+
+def mlp(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for d, m in zip(sizes[:-1], sizes[1:]):
+        layers += [Dense(d, m, rng=rng), ReLU()]
+    return Sequential(layers[:-1])
+
+
+def lenet(seed=0):
+    from nnlib.conv import Conv2D, MaxPool2D
+
+    rng = np.random.default_rng(seed)
+    return Sequential([
+        Conv2D(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2D(2),
+        Conv2D(6, 16, 5, rng=rng), ReLU(), MaxPool2D(2),
+        Flatten(),
+        Dense(16 * 5 * 5, 120, rng=rng), ReLU(),
+        Dense(120, 84, rng=rng), ReLU(),
+        Dense(84, 10, rng=rng),
+    ])  # fmt: skip
+
+
+def to_torch(model):
+    """The same network in torch, with nnlib's weights copied in."""
+    import torch.nn as nn
+
+    layers = []
+    for layer in model.layers:
+        name = type(layer).__name__
+        if name == "Dense":
+            t = nn.Linear(*layer.params["W"].shape)
+            t.weight.data = torch.from_numpy(layer.params["W"].T.copy())
+            t.bias.data = torch.from_numpy(layer.params["b"].copy())
+        elif name == "Conv2D":
+            F, C, HH, WW = layer.params["W"].shape
+            t = nn.Conv2d(C, F, (HH, WW), stride=layer.stride, padding=layer.padding)
+            t.weight.data = torch.from_numpy(layer.params["W"].copy())
+            t.bias.data = torch.from_numpy(layer.params["b"].copy())
+        elif name == "MaxPool2D":
+            t = nn.MaxPool2d(layer.kernel_size, layer.stride)
+        elif name == "ReLU":
+            t = nn.ReLU()
+        elif name == "Flatten":
+            t = nn.Flatten()
+        else:
+            raise ValueError(f"no torch twin for {name}")
+        layers.append(t)
+    return nn.Sequential(*layers)
+
+
+OPTIMIZERS = {
+    "SGD+momentum": (lambda: SGD(lr=0.05, momentum=0.9),
+                     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+    "Adam": (lambda: Adam(lr=1e-3), lambda p: torch.optim.Adam(p, lr=1e-3)),
+}  # fmt: skip
+
+
+# --- one epoch in each library -------------------------------------------------------------
+
+
+def epoch_nnlib(model, loss, opt, X, y, order, batch_size):
+    Xs, ys = X[order], y[order]
+    for i in range(0, len(order), batch_size):
+        out = model.forward(Xs[i : i + batch_size], training=True)
+        loss.forward(out, ys[i : i + batch_size])
+        model.backward(loss.backward())
+        opt.step(model.params(), model.grads())
+
+
+def epoch_torch(model, opt, X, y, order, batch_size):
+    idx = torch.from_numpy(order)
+    Xs, ys = X[idx], y[idx]
+    for i in range(0, len(order), batch_size):
+        opt.zero_grad(set_to_none=True)
+        out = model(Xs[i : i + batch_size])
+        torch.nn.functional.cross_entropy(out, ys[i : i + batch_size]).backward()
+        opt.step()
+
+
+def compare(name, build, opt_name, X, y, epochs, batch_size):
+    """Median epoch seconds of nnlib and torch on the same network, data and order."""
+    model = build()
+    twin = to_torch(model)
+    make_ours, make_theirs = OPTIMIZERS[opt_name]
+    opt, topt = make_ours(), make_theirs(twin.parameters())
+    loss = SoftmaxCrossEntropy()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    rng = np.random.default_rng(0)
+    ours, theirs = [], []
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        ours.append(_timed(lambda o=order: epoch_nnlib(model, loss, opt, X, y, o, batch_size)))
+        theirs.append(_timed(lambda o=order: epoch_torch(twin, topt, Xt, yt, o, batch_size)))
+    acc_ours = float(np.mean(model.predict(X[:10000]).argmax(1) == y[:10000]))
+    with torch.no_grad():
+        acc_theirs = float((twin(Xt[:10000]).argmax(1) == yt[:10000]).float().mean())
+    row = {
+        "network": name,
+        "optimizer": opt_name,
+        "nnlib_s": statistics.median(ours),
+        "torch_s": statistics.median(theirs),
+        "nnlib_epochs_s": ours,
+        "torch_epochs_s": theirs,
+        "train_acc_nnlib": acc_ours,
+        "train_acc_torch": acc_theirs,
+    }
+    row["ratio"] = row["nnlib_s"] / row["torch_s"]
+    print(
+        f"{name:<18} {opt_name:<13} nnlib {row['nnlib_s']:6.2f} s  torch {row['torch_s']:6.2f} s"
+        f"  ratio {row['ratio']:.2f}   (train acc {acc_ours:.3f} / {acc_theirs:.3f})",
+        flush=True,
+    )
+    return row, model
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--skip-cnn", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
+    args = parser.parse_args()
+
+    try:
+        data = load_mnist("full")
+    except OSError:
+        data = load_fashion_mnist("full")
+    X = data.X_train.reshape(len(data.X_train), -1)
+    y = data.y_train
+    report = {"machine": machine(), "dataset": data.name, "n_train": len(y),
+              "epochs": args.epochs, "batch_size": args.batch_size, "results": []}  # fmt: skip
+    report["gemm_gflops"] = gemm_peak()
+    print(f"{data.name}, {len(y)} images; float32 GEMM peak {report['gemm_gflops']:.1f} GFLOP/s")
+
+    for sizes in [(784, 256, 10), (784, 512, 256, 10)]:
+        name = "MLP " + "-".join(map(str, sizes))
+        for opt_name in OPTIMIZERS:
+            row, model = compare(name, lambda s=sizes: mlp(s), opt_name, X, y, args.epochs,
+                                 args.batch_size)  # fmt: skip
+            flops = 6 * len(y) * sum(d * m for d, m in zip(sizes[:-1], sizes[1:]))
+            row["gflops_nnlib"] = flops / row["nnlib_s"] / 1e9
+            report["results"].append(row)
+    if not args.skip_cnn:
+        Xi = data.X_train[:, None]  # NCHW
+        row, _ = compare("LeNet-5 CNN", lenet, "SGD+momentum", Xi, y, args.epochs, args.batch_size)
+        report["results"].append(row)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
