@@ -87,6 +87,9 @@ def to_master(chapter):
             cells.append(cell)
             i += 1
             continue
+        if match.start() > 0:  # text before the heading stays outside the question
+            cells.append(nbformat.v4.new_markdown_cell(cell.source[: match.start()]))
+            cell = nbformat.v4.new_markdown_cell(cell.source[match.start() :])
         number = f"{match[1]}.{match[2]}"
         solution, check = nb.cells[i + 1], nb.cells[i + 2]
         if "# BEGIN SOLUTION" not in solution.source or check.cell_type != "code":

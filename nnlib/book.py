@@ -26,7 +26,7 @@ def glue(name, value, display=True):
     """Store ``value`` under ``name`` for the book's ``{glue:}`` roles; show it if ``display``.
 
     The prose then quotes it as ``{glue:text}`name:.1f``` (format spec after the colon).
-    Returns ``value`` so a cell can glue and keep using a number.
+    Returns None, like myst-nb's ``glue``, so a glue on a cell's last line prints nothing.
     """
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         value = value.item()  # NumPy scalars: glue 0.5, not "np.float64(0.5)"
@@ -34,4 +34,3 @@ def glue(name, value, display=True):
     prefix = "" if display else _HIDDEN_PREFIX
     metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
     ipy_display({prefix + k: v for k, v in mimebundle.items()}, raw=True, metadata=metadata)
-    return value

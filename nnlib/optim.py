@@ -4,43 +4,58 @@ Introduced in Chapter 2 (plain SGD) and Chapter 7 (everything else).
 
 The interface, shared by every optimizer in this file::
 
+    opt = Adam(lr=1e-3)
     opt.step(params, grads)
 
-``params`` and ``grads`` are dicts with the same keys (``"0.W"``, ``"0.b"``, ...).
-``step`` updates every array in ``params`` *in place*, so the layers that own them see the
-new values. Per-parameter state (velocities, moment estimates) lives in dicts under the
-same keys, so it never depends on the order in which the dicts are iterated. ``lr`` is a
-plain attribute: learning-rate schedules change it between steps.
+``params`` and ``grads`` are dicts with the same keys (``"0.W"``, ``"0.b"``, ...) and
+arrays of the same shapes. ``step`` updates every array in ``params`` *in place*, so the
+layers that own them see the new values. Per-parameter state (velocities, moment
+estimates, step counts) lives in ``opt.state[key]``, under the parameter's own key, so it
+never depends on the order in which the dicts are iterated. ``lr`` is a plain attribute:
+learning-rate schedules (``nnlib.schedules``) change it between steps.
 
 The update rules are exactly PyTorch's (``torch.optim``) for the optimizers of the same
 names, so a reader who moves on gets the same trajectory. They come in increasing order of
-complexity. The element-wise updates use NumPy's ``out=`` to work in place: the formulas
-are the same, without a temporary array per operation.
+complexity: SGD (with momentum and Nesterov), AdaGrad, RMSProp, Adam, AdamW.
+
+Two details are about speed, not maths. The element-wise updates use NumPy's ``out=`` and
+one preallocated scratch array per parameter (``tmp``), so a step allocates no temporary
+arrays; each rule's docstring gives the formula that the in-place lines compute. And the
+running averages of squared gradients are kept at or above ``TINY = 1e-30``: float32
+numbers below about 1.2e-38 are *denormal*, and x86 processors compute with them up to a
+hundred times more slowly. A weight whose gradient is zero for a while (a dead ReLU unit)
+would otherwise decay its average into that range and slow every step down. The floor
+changes no result measurably: sqrt(1e-30) = 1e-15 is far below every eps.
 """
 
 import numpy as np
 
 __all__ = ["SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"]
 
+TINY = 1e-30  # floor for averages of squared gradients: keeps float32 out of denormals
+
 
 def _positive(owner, name, value):
     if not value > 0:
-        raise ValueError(f"{owner}: {name} must be > 0, got {value!r}")
+        raise ValueError(f"{owner}: {name} must be positive (> 0), got {value!r}")
 
 
 def _non_negative(owner, name, value):
     if not value >= 0:
-        raise ValueError(f"{owner}: {name} must be >= 0, got {value!r}")
+        raise ValueError(f"{owner}: {name} must be non-negative (>= 0), got {value!r}")
 
 
 def _check_grads(owner, params, grads):
     for key, p in params.items():
         if key not in grads:
-            raise ValueError(f"{owner}.step: no gradient for parameter {key!r}")
-        if grads[key].shape != p.shape:
             raise ValueError(
-                f"{owner}.step: gradient {key!r} has shape {grads[key].shape}, "
-                f"but the parameter has shape {p.shape}"
+                f"{owner}.step: no gradient for parameter {key!r}; "
+                f"grads has keys {sorted(grads)}, expected the keys of params {sorted(params)}"
+            )
+        if np.shape(grads[key]) != p.shape:
+            raise ValueError(
+                f"{owner}.step: gradient {key!r} has shape {np.shape(grads[key])}, "
+                f"expected the parameter's shape {p.shape}"
             )
 
 
@@ -50,20 +65,27 @@ class Optimizer:
     def __init__(self, lr):
         _positive(type(self).__name__, "lr", lr)
         self.lr = lr
-        self.state = {}  # key -> dict of arrays for that parameter
+        self.state = {}  # parameter key -> dict of that parameter's state
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
+        return f"{type(self).__name__}({args})"
 
     def _state(self, key, p, *names):
-        """The state arrays ``names`` of parameter ``key``, created as zeros on first use."""
+        """State of parameter ``key``: arrays ``names`` (zeros) and ``step`` (0) on first use."""
         if key not in self.state:
             self.state[key] = {name: np.zeros_like(p) for name in names}
+            self.state[key]["step"] = 0
         return self.state[key]
 
     def step(self, params, grads):
+        """Update every array in ``params`` in place from the same-keyed ``grads``."""
         _check_grads(type(self).__name__, params, grads)
         for key, p in params.items():
             self.update(key, p, grads[key])
 
     def update(self, key, p, g):
+        """Update one parameter ``p`` (in place) given its gradient ``g``."""
         raise NotImplementedError
 
 
@@ -73,42 +95,58 @@ class SGD(Optimizer):
     As in PyTorch, with g = grad + weight_decay * p:
 
         v <- momentum * v + g          (v = g on the first step)
-        d  = g + momentum * v   if nesterov else   v
+        d  = g + momentum * v   if nesterov else   v   (d = g without momentum)
         p <- p - lr * d
 
-    With momentum = 0 this is plain SGD, ``p <- p - lr * grad`` (Chapter 2).
-    The classic form v <- mu v - lr g, p <- p + v agrees with this one while lr is
-    constant (Chapter 7 shows why).
+    With momentum = 0 and no weight decay this is plain SGD, ``p <- p - lr * grad``
+    (Chapter 2). The classic form v <- mu v - lr g, p <- p + v agrees with this one while
+    lr is constant, and differs when lr changes (Chapter 7 shows why).
     """
 
     def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(lr)
         _non_negative("SGD", "momentum", momentum)
         _non_negative("SGD", "weight_decay", weight_decay)
-        if nesterov and momentum == 0:
-            raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0")
+        if nesterov and not momentum > 0:
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0, got momentum={momentum!r}")
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
 
     def update(self, key, p, g):
+        mu = self.momentum
+        st = self._state(key, p, "tmp", "v") if mu else self._state(key, p, "tmp")
+        tmp = st["tmp"]
         if self.weight_decay:
-            g = g + self.weight_decay * p
-        if self.momentum:
-            first = key not in self.state
-            v = self._state(key, p, "v")["v"]
-            if first:
-                v[...] = g
+            np.multiply(p, self.weight_decay, out=tmp)
+            tmp += g  # g = grad + weight_decay * p
+        else:
+            tmp[...] = g
+        if mu:
+            v = st["v"]
+            if st["step"] == 0:
+                v[...] = tmp  # v = g
             else:
-                v *= self.momentum
-                v += g
-            g = g + self.momentum * v if self.nesterov else v
-        p -= self.lr * g
+                v *= mu
+                v += tmp  # v = mu v + g
+        st["step"] += 1
+        if mu and self.nesterov:  # d = g + mu v:  p = p - lr g - lr mu v
+            tmp *= self.lr
+            p -= tmp
+            np.multiply(v, self.lr * mu, out=tmp)
+            p -= tmp
+            return
+        if mu:
+            tmp[...] = v  # d = v
+        tmp *= self.lr
+        p -= tmp  # p = p - lr d
 
 
 class AdaGrad(Optimizer):
     """Per-coordinate step sizes from the sum of all past squared gradients.
 
-    s <- s + g^2
-    p <- p - lr * g / (sqrt(s) + eps)
+        s <- s + g^2
+        p <- p - lr * g / (sqrt(s) + eps)
+
+    PyTorch's ``Adagrad`` with its defaults initial_accumulator_value=0, lr_decay=0.
     """
 
     def __init__(self, lr, eps=1e-10):
@@ -119,10 +157,13 @@ class AdaGrad(Optimizer):
     def update(self, key, p, g):
         st = self._state(key, p, "s", "tmp")
         s, tmp = st["s"], st["tmp"]
-        s += g * g
+        st["step"] += 1
+        np.multiply(g, g, out=tmp)
+        s += tmp  # s = s + g^2
+        np.maximum(s, TINY, out=s)
         np.sqrt(s, out=tmp)
         tmp += self.eps
-        np.divide(g, tmp, out=tmp)
+        np.divide(g, tmp, out=tmp)  # g / (sqrt(s) + eps)
         tmp *= self.lr
         p -= tmp
 
@@ -130,8 +171,10 @@ class AdaGrad(Optimizer):
 class RMSProp(Optimizer):
     """AdaGrad with a leaky average, so old gradients are forgotten.
 
-    s <- alpha * s + (1 - alpha) * g^2
-    p <- p - lr * g / (sqrt(s) + eps)
+        s <- alpha * s + (1 - alpha) * g^2
+        p <- p - lr * g / (sqrt(s) + eps)
+
+    PyTorch's ``RMSprop`` with its defaults (no momentum, not centered).
     """
 
     def __init__(self, lr, alpha=0.99, eps=1e-8):
@@ -144,13 +187,15 @@ class RMSProp(Optimizer):
     def update(self, key, p, g):
         st = self._state(key, p, "s", "tmp")
         s, tmp = st["s"], st["tmp"]
+        st["step"] += 1
         s *= self.alpha
         np.multiply(g, g, out=tmp)
         tmp *= 1 - self.alpha
-        s += tmp
+        s += tmp  # s = alpha s + (1 - alpha) g^2
+        np.maximum(s, TINY, out=s)
         np.sqrt(s, out=tmp)
         tmp += self.eps
-        np.divide(g, tmp, out=tmp)
+        np.divide(g, tmp, out=tmp)  # g / (sqrt(s) + eps)
         tmp *= self.lr
         p -= tmp
 
@@ -162,13 +207,9 @@ class Adam(Optimizer):
         m_hat = m / (1 - b1^t)          v_hat = v / (1 - b2^t)
         p <- p - lr * m_hat / (sqrt(v_hat) + eps)
 
-    v is kept at or above a tiny floor (1e-30): float32 values below ~1e-38 become
-    denormal numbers, which x86 processors handle up to a hundred times more slowly, and
-    a gradient that is exactly zero for a while would otherwise drive v there. The floor
-    changes nothing measurable, since sqrt(1e-30) = 1e-15 is far below eps.
+    t counts this parameter's steps from 1. As in PyTorch, eps is added outside the square
+    root, to sqrt(v_hat).
     """
-
-    _V_FLOOR = 1e-30
 
     def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(lr)
@@ -177,34 +218,37 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
         _positive(name, "eps", eps)
         self.betas, self.eps = tuple(betas), eps
-        self.t = {}  # steps taken, per parameter
 
     def update(self, key, p, g):
         b1, b2 = self.betas
         st = self._state(key, p, "m", "v", "tmp")
         m, v, tmp = st["m"], st["v"], st["tmp"]
-        t = self.t[key] = self.t.get(key, 0) + 1
+        st["step"] += 1
+        t = st["step"]
         m *= b1
-        m += (1 - b1) * g
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp  # m = b1 m + (1 - b1) g
         v *= b2
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
-        v += tmp
-        np.maximum(v, self._V_FLOOR, out=v)
-        # p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), rearranged in place:
+        v += tmp  # v = b2 v + (1 - b2) g^2
+        np.maximum(v, TINY, out=v)
+        # lr m_hat / (sqrt(v_hat) + eps) = (lr c2 / c1) m / (sqrt(v) + eps c2), with the bias
+        # corrections c1 = 1 - b1^t and c2 = sqrt(1 - b2^t) moved onto scalars.
+        c1, c2 = 1 - b1**t, np.sqrt(1 - b2**t)
         np.sqrt(v, out=tmp)
-        tmp /= np.sqrt(1 - b2**t)
-        tmp += self.eps
+        tmp += self.eps * c2
         np.divide(m, tmp, out=tmp)
-        tmp *= self.lr / (1 - b1**t)
+        tmp *= self.lr * c2 / c1
         p -= tmp
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: p <- p (1 - lr * weight_decay), then an Adam step.
 
-    Unlike adding weight_decay * p to the gradient (L2 regularisation), the decay here is
-    not rescaled by Adam's per-coordinate step sizes.
+    Unlike adding weight_decay * p to the gradient (L2 regularisation, which Adam would
+    divide by sqrt(v_hat) like any gradient), the decay here shrinks every weight by the
+    same factor, whatever its gradient history.
     """
 
     def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):

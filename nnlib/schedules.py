@@ -3,7 +3,12 @@
 A schedule is a ``fit`` callback. On the first call it remembers the optimizer's learning
 rate as ``base_lr``; afterwards it sets ``optimizer.lr`` before every epoch (or, for
 warm-up, before every batch). ``lr_at(t, base_lr)`` gives the same value without an
-optimizer, for plotting. The formulas are PyTorch's ``torch.optim.lr_scheduler`` ones.
+optimizer, for plotting. The formulas are PyTorch's ``torch.optim.lr_scheduler`` ones
+(the closed forms). A schedule keeps the ``base_lr`` of the first optimizer it sees: make
+a new schedule for every training run.
+
+    fit(model, loss, SGD(lr=0.1), X, y, epochs=10, batch_size=64,
+        callbacks=[CosineAnnealingLR(T_max=10)])
 """
 
 import math
@@ -29,8 +34,10 @@ class StepLR(Schedule):
     """lr = base_lr * gamma ** (epoch // step_size): drop by gamma every step_size epochs."""
 
     def __init__(self, step_size, gamma=0.1):
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size!r}")
+        if not step_size >= 1:
+            raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
+        if not gamma > 0:
+            raise ValueError(f"StepLR: gamma must be positive (> 0), got {gamma!r}")
         self.step_size, self.gamma = step_size, gamma
 
     def lr_at(self, epoch, base_lr):
@@ -42,7 +49,7 @@ class ExponentialLR(Schedule):
 
     def __init__(self, gamma):
         if not gamma > 0:
-            raise ValueError(f"ExponentialLR: gamma must be > 0, got {gamma!r}")
+            raise ValueError(f"ExponentialLR: gamma must be positive (> 0), got {gamma!r}")
         self.gamma = gamma
 
     def lr_at(self, epoch, base_lr):
@@ -53,8 +60,10 @@ class CosineAnnealingLR(Schedule):
     """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
 
     def __init__(self, T_max, eta_min=0.0):
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max!r}")
+        if not T_max >= 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1 (epochs), got {T_max!r}")
+        if not eta_min >= 0:
+            raise ValueError(f"CosineAnnealingLR: eta_min must be >= 0, got {eta_min!r}")
         self.T_max, self.eta_min = T_max, eta_min
 
     def lr_at(self, epoch, base_lr):
@@ -73,10 +82,10 @@ class LinearWarmup:
     """
 
     def __init__(self, warmup_steps, after=None):
-        if warmup_steps < 1:
+        if not warmup_steps >= 1:
             raise ValueError(f"LinearWarmup: warmup_steps must be >= 1, got {warmup_steps!r}")
         self.warmup_steps, self.after = warmup_steps, after
-        self.base_lr, self._epoch_lr = None, None
+        self.base_lr, self._epoch = None, 0
 
     def lr_at(self, step, base_lr, epoch=0):
         lr = self.after.lr_at(epoch, base_lr) if self.after else base_lr
@@ -88,4 +97,6 @@ class LinearWarmup:
         self._epoch = epoch
 
     def on_batch_begin(self, step, optimizer):
+        if self.base_lr is None:
+            self.base_lr = optimizer.lr
         optimizer.lr = self.lr_at(step, self.base_lr, self._epoch)

@@ -6,6 +6,7 @@ must score zero on every question, and a deliberately wrong answer must fail its
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -27,8 +28,10 @@ def grade(autograder_dir, notebook, out_dir):
     """Run `otter run` and return {question: (score, max_score)}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (zip_path,) = autograder_dir.glob("*-autograder_*.zip")
+    # Two gradings run at once on two cores: one BLAS thread each, or they fight for cores.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     subprocess.run([OTTER, "run", "-a", str(zip_path), str(notebook), "-o", str(out_dir)],
-                   check=True, capture_output=True, text=True, timeout=900)  # fmt: skip
+                   check=True, capture_output=True, text=True, timeout=900, env=env)  # fmt: skip
     results = json.loads((out_dir / "results.json").read_text())
     return {t["name"]: (t["score"], t["max_score"]) for t in results["tests"] if "max_score" in t}
 

@@ -1,148 +1,235 @@
-"""Optimizers and schedules (issue 7): convergence, hand-computed steps, PyTorch equality."""
+"""Optimizers (issue 7): convergence, hand-computed steps, state, PyTorch equality, errors."""
 
 import numpy as np
 import pytest
 
-from nnlib import optim, schedules
+from nnlib import optim
 
 ALL = [
-    lambda: optim.SGD(lr=0.05),
-    lambda: optim.SGD(lr=0.05, momentum=0.9),
-    lambda: optim.SGD(lr=0.05, momentum=0.9, nesterov=True),
+    lambda: optim.SGD(lr=0.03),
+    lambda: optim.SGD(lr=0.03, momentum=0.9),
+    lambda: optim.SGD(lr=0.03, momentum=0.9, nesterov=True),
+    lambda: optim.SGD(lr=0.03, momentum=0.5, weight_decay=1e-4),
     lambda: optim.AdaGrad(lr=0.5),
     lambda: optim.RMSProp(lr=0.01),
     lambda: optim.Adam(lr=0.05),
     lambda: optim.AdamW(lr=0.05, weight_decay=1e-4),
 ]
+IDS = [repr(make()) for make in ALL]
 
 
-@pytest.mark.parametrize("make", ALL)
+@pytest.mark.parametrize("make", ALL, ids=IDS)
 def test_each_optimizer_converges_on_an_ill_conditioned_quadratic(make):
-    A = np.diag([1.0, 10.0])  # f(x) = x^T A x / 2, minimum at 0
+    # f(x) = x^T A x / 2 with condition number 30 and a rotated ravine; minimum at 0.
+    R = np.array([[np.cos(0.5), -np.sin(0.5)], [np.sin(0.5), np.cos(0.5)]])
+    A = R @ np.diag([1.0, 30.0]) @ R.T
     x = {"x": np.array([3.0, -2.0])}
     opt = make()
-    for _ in range(2000):
+    f0 = 0.5 * x["x"] @ A @ x["x"]
+    for _ in range(3000):
         opt.step(x, {"x": A @ x["x"]})
-    assert np.linalg.norm(x["x"]) < 1e-2, f"{type(opt).__name__} ended at {x['x']}"
+    f = 0.5 * x["x"] @ A @ x["x"]
+    # RMSProp and Adam (constant lr) hover in a ball of radius ~lr around the minimum.
+    assert np.linalg.norm(x["x"]) < 2e-2, f"{opt} ended at {x['x']}"
+    assert f < 1e-3 * f0
+
+
+def test_plain_sgd_keeps_its_chapter_2_meaning():
+    p = {"w": np.array([1.0, -2.0])}
+    optim.SGD(0.1).step(p, {"w": np.array([0.5, 0.5])})  # p - lr g = [1 - 0.05, -2 - 0.05]
+    np.testing.assert_array_equal(p["w"], [0.95, -2.05])
 
 
 def test_first_steps_by_hand_momentum_and_nesterov():
     g1, g2 = np.array([1.0]), np.array([2.0])
     p = {"w": np.array([0.0])}
     opt = optim.SGD(lr=0.1, momentum=0.9)
-    opt.step(p, {"w": g1})  # v = 1,             p = -0.1
-    opt.step(p, {"w": g2})  # v = 0.9 * 1 + 2 = 2.9, p = -0.1 - 0.29 = -0.39
-    assert p["w"][0] == pytest.approx(-0.39)
+    opt.step(p, {"w": g1})  # v = g1 = 1,                 p = 0 - 0.1 * 1 = -0.1
+    assert p["w"][0] == pytest.approx(-0.1, rel=1e-14)
+    opt.step(p, {"w": g2})  # v = 0.9 * 1 + 2 = 2.9,      p = -0.1 - 0.1 * 2.9 = -0.39
+    assert p["w"][0] == pytest.approx(-0.39, rel=1e-14)
     p = {"w": np.array([0.0])}
     opt = optim.SGD(lr=0.1, momentum=0.9, nesterov=True)
-    opt.step(p, {"w": g1})  # v = 1, d = 1 + 0.9 * 1 = 1.9,   p = -0.19
-    opt.step(p, {"w": g2})  # v = 2.9, d = 2 + 0.9 * 2.9 = 4.61, p = -0.19 - 0.461 = -0.651
-    assert p["w"][0] == pytest.approx(-0.651)
+    opt.step(p, {"w": g1})  # v = 1,   d = 1 + 0.9 * 1 = 1.9,     p = -0.19
+    assert p["w"][0] == pytest.approx(-0.19, rel=1e-14)
+    opt.step(p, {"w": g2})  # v = 2.9, d = 2 + 0.9 * 2.9 = 4.61,  p = -0.19 - 0.461 = -0.651
+    assert p["w"][0] == pytest.approx(-0.651, rel=1e-14)
 
 
-def test_first_step_by_hand_adam():
+def test_first_steps_by_hand_momentum_with_weight_decay():
+    p = {"w": np.array([2.0])}
+    opt = optim.SGD(lr=0.1, momentum=0.5, weight_decay=0.25)
+    opt.step(p, {"w": np.array([1.0])})  # g = 1 + 0.25 * 2 = 1.5, v = 1.5, p = 2 - 0.15 = 1.85
+    assert p["w"][0] == pytest.approx(1.85, rel=1e-14)
+    # g = 1 + 0.25 * 1.85 = 1.4625, v = 0.5 * 1.5 + 1.4625 = 2.2125, p = 1.85 - 0.22125
+    opt.step(p, {"w": np.array([1.0])})
+    assert p["w"][0] == pytest.approx(1.62875, rel=1e-14)
+
+
+def test_first_steps_by_hand_adam():
     p = {"w": np.array([1.0])}
     opt = optim.Adam(lr=0.1)
     opt.step(p, {"w": np.array([0.5])})
-    # m = 0.05, v = 0.00025; m_hat = 0.5, v_hat = 0.25; step = 0.1 * 0.5 / (0.5 + 1e-8)
-    assert p["w"][0] == pytest.approx(1.0 - 0.1 * 0.5 / (0.5 + 1e-8), rel=1e-12)
+    # m = 0.1 * 0.5 = 0.05, v = 0.001 * 0.25 = 0.00025
+    # m_hat = 0.05 / 0.1 = 0.5, v_hat = 0.00025 / 0.001 = 0.25, sqrt(v_hat) = 0.5
+    # p = 1 - 0.1 * 0.5 / (0.5 + 1e-8): the first step has length lr whatever the scale of g
+    p1 = 1.0 - 0.1 * 0.5 / (0.5 + 1e-8)
+    assert p["w"][0] == pytest.approx(p1, rel=1e-14)
+    opt.step(p, {"w": np.array([-1.0])})
+    # m = 0.9 * 0.05 - 0.1 = -0.055,  v = 0.999 * 0.00025 + 0.001 = 0.00124975
+    # m_hat = -0.055 / (1 - 0.81) = -0.055 / 0.19,  v_hat = 0.00124975 / (1 - 0.998001)
+    m_hat, v_hat = -0.055 / 0.19, 0.00124975 / 0.001999
+    assert p["w"][0] == pytest.approx(p1 - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8), rel=1e-12)
 
 
-def test_state_is_per_parameter_and_independent_of_dict_order():
+def test_first_step_by_hand_adamw_decays_before_the_adam_step():
+    p = {"w": np.array([1.0])}
+    optim.AdamW(lr=0.1, weight_decay=0.5).step(p, {"w": np.array([0.5])})
+    # p = 1 * (1 - 0.1 * 0.5) = 0.95, then the Adam step of length 0.1 * 0.5 / (0.5 + 1e-8)
+    assert p["w"][0] == pytest.approx(0.95 - 0.1 * 0.5 / (0.5 + 1e-8), rel=1e-14)
+
+
+@pytest.mark.parametrize("make", ALL, ids=IDS)
+def test_state_is_per_parameter_and_independent_of_dict_order(make):
     rng = np.random.default_rng(0)
     init = {"a": rng.standard_normal(3), "b": rng.standard_normal((2, 2))}
     grads = [{k: rng.standard_normal(v.shape) for k, v in init.items()} for _ in range(5)]
     results = []
     for keys in (["a", "b"], ["b", "a"]):
         p = {k: init[k].copy() for k in keys}
-        opt = optim.Adam(lr=0.1)
+        opt = make()
         for g in grads:
             opt.step(p, {k: g[k] for k in reversed(keys)})
         results.append(p)
         assert set(opt.state) == {"a", "b"}
     for k in init:
         np.testing.assert_array_equal(results[0][k], results[1][k])
+    # Each parameter alone follows the same path as when stepped together with the other.
+    alone = {"a": init["a"].copy()}
+    opt = make()
+    for g in grads:
+        opt.step(alone, {"a": g["a"]})
+    np.testing.assert_array_equal(alone["a"], results[0]["a"])
 
 
 TORCH_CASES = [
-    ("SGD", {"lr": 0.1}, {}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9}, {}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, {}),
-    ("SGD", {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.01}, {}),
-    ("AdaGrad", {"lr": 0.1}, {"name": "Adagrad"}),
-    ("RMSProp", {"lr": 0.01}, {"name": "RMSprop"}),
-    ("Adam", {"lr": 0.01}, {}),
-    ("AdamW", {"lr": 0.01, "weight_decay": 0.1}, {}),
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.05}),
+    ("SGD", {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.1}),
+    ("AdaGrad", {"lr": 0.1}),
+    ("AdaGrad", {"lr": 0.3, "eps": 1e-3}),
+    ("RMSProp", {"lr": 0.01}),
+    ("RMSProp", {"lr": 0.02, "alpha": 0.9, "eps": 1e-4}),
+    ("Adam", {"lr": 0.01}),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6}),
+    ("AdamW", {"lr": 0.01}),
+    ("AdamW", {"lr": 0.01, "betas": (0.5, 0.9), "weight_decay": 0.1}),
 ]
+TORCH_NAMES = {"AdaGrad": "Adagrad", "RMSProp": "RMSprop"}
 
 
-@pytest.mark.parametrize(("name", "kwargs", "extra"), TORCH_CASES)
-def test_trajectories_equal_pytorch(name, kwargs, extra):
+def _torch_optimizer(torch, name, tensors, kwargs):
+    return getattr(torch.optim, TORCH_NAMES.get(name, name))(tensors, **kwargs)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), TORCH_CASES)
+def test_trajectories_equal_pytorch(name, kwargs):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
-    p0 = rng.standard_normal((4, 3))
-    grads = [rng.standard_normal((4, 3)) for _ in range(20)]
+    p0 = {"w": rng.standard_normal((4, 3)), "b": rng.standard_normal(3)}
+    grads = [{k: rng.standard_normal(v.shape) for k, v in p0.items()} for _ in range(20)]
+    ours = {k: v.copy() for k, v in p0.items()}
+    opt = getattr(optim, name)(**kwargs)
+    theirs = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in p0.items()}
+    topt = _torch_optimizer(torch, name, list(theirs.values()), kwargs)
+    for i, g in enumerate(grads):
+        if i == 10:  # a schedule changes lr mid-run: both must use the new value the same way
+            opt.lr = topt.param_groups[0]["lr"] = kwargs["lr"] / 3
+        opt.step(ours, g)
+        for k, t in theirs.items():
+            t.grad = torch.tensor(g[k])
+        topt.step()
+        for k in p0:
+            np.testing.assert_allclose(
+                ours[k], theirs[k].detach().numpy(), rtol=1e-10, atol=1e-13, err_msg=f"step {i}"
+            )
+
+
+@pytest.mark.parametrize("name", ["AdaGrad", "RMSProp", "Adam", "AdamW"])
+def test_no_denormals_and_still_pytorch_in_float32(name):
+    """Gradients that die out: the floor keeps v normal, and the path stays PyTorch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    kwargs = {"lr": 0.01}
+    if name in ("Adam", "AdamW"):
+        kwargs["betas"] = (0.9, 0.5)  # a short memory reaches the denormal range in ~100 steps
+    if name == "RMSProp":
+        kwargs["alpha"] = 0.5
+    p0 = rng.standard_normal(50).astype(np.float32)
     ours = {"w": p0.copy()}
     opt = getattr(optim, name)(**kwargs)
     theirs = torch.tensor(p0.copy(), requires_grad=True)
-    topt = getattr(torch.optim, extra.get("name", name))([theirs], **kwargs)
-    for g in grads:
+    topt = _torch_optimizer(torch, name, [theirs], kwargs)
+    for i in range(200):
+        # Half the coordinates get tiny gradients (1e-20, whose square is denormal), then 0.
+        g = rng.standard_normal(50).astype(np.float32)
+        g[25:] = 1e-20 if i < 5 else 0.0
         opt.step(ours, {"w": g})
         theirs.grad = torch.tensor(g)
         topt.step()
-    np.testing.assert_allclose(ours["w"], theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    state = opt.state["w"]
+    moment = state["v"] if "v" in state else state["s"]
+    assert moment.dtype == np.float32
+    assert moment.min() >= optim.TINY, "the second-moment estimate went below the floor"
+    assert np.all(moment >= np.finfo(np.float32).smallest_normal), "denormals in the state"
+    np.testing.assert_allclose(ours["w"], theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize(
-    ("ours", "theirs"),
-    [
-        (lambda: schedules.StepLR(3, gamma=0.5), lambda t, o: t.StepLR(o, 3, gamma=0.5)),
-        (lambda: schedules.ExponentialLR(0.9), lambda t, o: t.ExponentialLR(o, 0.9)),
-        (
-            lambda: schedules.CosineAnnealingLR(10, eta_min=0.01),
-            lambda t, o: t.CosineAnnealingLR(o, 10, eta_min=0.01),
-        ),
-    ],
-)
-def test_schedules_equal_pytorch(ours, theirs):
-    torch = pytest.importorskip("torch")
-    w = torch.zeros(1, requires_grad=True)
-    topt = torch.optim.SGD([w], lr=0.3)
-    tsched = theirs(torch.optim.lr_scheduler, topt)
-    sched, opt = ours(), optim.SGD(lr=0.3)
-    for epoch in range(10):
-        sched.on_epoch_begin(epoch, opt)
-        assert opt.lr == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12), epoch
-        topt.step()
-        tsched.step()
-
-
-def test_warmup_ramps_then_follows_its_schedule():
-    warm = schedules.LinearWarmup(4, after=schedules.StepLR(1, gamma=0.5))
-    opt = optim.SGD(lr=1.0)
-    warm.on_epoch_begin(0, opt)
-    lrs = []
-    for step in range(4):
-        warm.on_batch_begin(step, opt)
-        lrs.append(opt.lr)
-    assert lrs == [0.25, 0.5, 0.75, 1.0]
-    warm.on_epoch_begin(1, opt)
-    warm.on_batch_begin(4, opt)
-    assert opt.lr == 0.5
+def test_float32_parameters_stay_float32():
+    p = {"w": np.ones(3, np.float32)}
+    for make in ALL:
+        make().step(p, {"w": np.ones(3, np.float32)})
+        assert p["w"].dtype == np.float32
 
 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: optim.SGD(lr=-0.1), r"SGD: lr must be > 0, got -0.1"),
-        (lambda: optim.SGD(lr=0.1, nesterov=True), r"nesterov=True needs momentum > 0"),
-        (lambda: optim.SGD(lr=0.1, momentum=-1), r"momentum must be >= 0"),
-        (lambda: optim.Adam(lr=0.1, betas=(0.9, 1.0)), r"betas must be two numbers in \[0, 1\)"),
-        (lambda: optim.Adam(lr=0.1, betas=(-0.1, 0.9)), r"betas must be"),
-        (lambda: optim.Adam(lr=0.1, eps=0), r"Adam: eps must be > 0, got 0"),
-        (lambda: optim.AdamW(lr=0.1, weight_decay=-1), r"weight_decay must be >= 0"),
-        (lambda: optim.RMSProp(lr=0.1, alpha=1.0), r"alpha must be in \[0, 1\)"),
-        (lambda: optim.AdaGrad(lr=0.1, eps=-1), r"AdaGrad: eps must be > 0"),
+        (lambda: optim.SGD(lr=-0.1), r"SGD: lr must be positive \(> 0\), got -0.1"),
+        (lambda: optim.SGD(lr=0), r"SGD: lr must be positive \(> 0\), got 0"),
+        (lambda: optim.Adam(lr=float("nan")), r"Adam: lr must be positive \(> 0\), got nan"),
+        (
+            lambda: optim.SGD(lr=0.1, nesterov=True),
+            r"SGD: nesterov=True needs momentum > 0, got momentum=0.0",
+        ),
+        (
+            lambda: optim.SGD(lr=0.1, momentum=-1),
+            r"SGD: momentum must be non-negative \(>= 0\), got -1",
+        ),
+        (
+            lambda: optim.SGD(lr=0.1, weight_decay=-0.5),
+            r"SGD: weight_decay must be non-negative \(>= 0\), got -0.5",
+        ),
+        (
+            lambda: optim.Adam(lr=0.1, betas=(0.9, 1.0)),
+            r"Adam: betas must be two numbers in \[0, 1\), got \(0.9, 1.0\)",
+        ),
+        (
+            lambda: optim.AdamW(lr=0.1, betas=(-0.1, 0.9)),
+            r"AdamW: betas must be two numbers in \[0, 1\), got \(-0.1, 0.9\)",
+        ),
+        (lambda: optim.Adam(lr=0.1, betas=(0.9,)), r"Adam: betas must be two numbers"),
+        (lambda: optim.Adam(lr=0.1, eps=0), r"Adam: eps must be positive \(> 0\), got 0"),
+        (
+            lambda: optim.AdamW(lr=0.1, weight_decay=-1),
+            r"AdamW: weight_decay must be non-negative \(>= 0\), got -1",
+        ),
+        (lambda: optim.RMSProp(lr=0.1, alpha=1.0), r"RMSProp: alpha must be in \[0, 1\), got 1.0"),
+        (lambda: optim.RMSProp(lr=0.1, eps=-1e-8), r"RMSProp: eps must be positive"),
+        (lambda: optim.AdaGrad(lr=0.1, eps=-1), r"AdaGrad: eps must be positive \(> 0\), got -1"),
     ],
 )
 def test_bad_hyper_parameters_are_named(make, message):
@@ -150,9 +237,23 @@ def test_bad_hyper_parameters_are_named(make, message):
         make()
 
 
-def test_step_names_a_missing_or_misshapen_gradient():
-    opt = optim.SGD(lr=0.1)
-    with pytest.raises(ValueError, match=r"no gradient for parameter 'b'"):
+@pytest.mark.parametrize("make", ALL, ids=IDS)
+def test_step_names_a_missing_or_misshapen_gradient(make):
+    opt = make()
+    name = type(opt).__name__
+    with pytest.raises(ValueError, match=rf"{name}.step: no gradient for parameter 'b'"):
         opt.step({"a": np.zeros(2), "b": np.zeros(2)}, {"a": np.zeros(2)})
-    with pytest.raises(ValueError, match=r"gradient 'a' has shape \(3,\).*shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}.step: gradient 'a' has shape \(3,\), expected the parameter's shape \(2,\)",
+    ):
         opt.step({"a": np.zeros(2)}, {"a": np.zeros(3)})
+
+
+def test_lr_attribute_changes_the_next_step():
+    p = {"w": np.array([0.0])}
+    opt = optim.SGD(lr=0.1)
+    opt.step(p, {"w": np.array([1.0])})
+    opt.lr = 0.01
+    opt.step(p, {"w": np.array([1.0])})
+    assert p["w"][0] == pytest.approx(-0.11, rel=1e-14)
