@@ -3,8 +3,9 @@
 The targets (from the issue that set up Chapters 3 and 4), on full MNIST:
 
 - ``chapter4``: Chapter 4's 784-32-32-10 ReLU network, trained with plain minibatch SGD
-  as in the chapter, reaches at least 96.6 % test accuracy (the figure the project that
-  inspired the book reports for the same architecture);
+  as in the chapter (learning rate 0.1, batches of 32), for 20 epochs with the learning rate
+  divided by 10 for the last 5, reaches at least 96.6 % test accuracy (the figure the
+  project that inspired the book reports for the same architecture);
 - ``tuned``: a two-hidden-layer network of our choice, 784-512-256-10 with ReLU, dropout,
   Adam and a cosine learning-rate schedule, reaches at least 98 %.
 
@@ -16,7 +17,8 @@ Every recipe trains for a fixed number of epochs and reports the test accuracy a
 last one: the test set is printed after each epoch to show progress, never used to pick an
 epoch or a setting.
 
-Usage::
+Usage (on a shared machine, ``OPENBLAS_NUM_THREADS=1`` avoids BLAS threads fighting over
+cores, which made the small network thirty times slower in our runs)::
 
     python benchmarks/mlp_accuracy.py --dataset fashion            # both recipes
     python benchmarks/mlp_accuracy.py --dataset mnist --recipe chapter4 --epochs 5
@@ -37,7 +39,7 @@ from nnlib.layers import Dense, Dropout, ReLU
 from nnlib.losses import SoftmaxCrossEntropy
 from nnlib.network import Sequential
 from nnlib.optim import SGD, Adam
-from nnlib.schedules import CosineAnnealingLR
+from nnlib.schedules import CosineAnnealingLR, StepLR
 from nnlib.train import evaluate, fit
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -50,13 +52,20 @@ TARGETS = {
 
 
 def chapter4_recipe(seed, epochs):
-    """784-32-32-10 ReLU, plain SGD (lr 0.1), batches of 32: Chapter 4's network and loop."""
+    """784-32-32-10 ReLU, plain SGD (lr 0.1, divided by 10 for the last quarter), batch 32."""
     rng = np.random.default_rng(seed)
     model = Sequential(
         [Dense(784, 32, rng=rng), ReLU(), Dense(32, 32, rng=rng), ReLU(), Dense(32, 10, rng=rng)]
     )
-    settings = {"epochs": epochs or 20, "batch_size": 32, "optimizer": "SGD(lr=0.1)"}
-    return model, SGD(lr=0.1), [], settings
+    num_epochs = epochs or 20
+    drop = StepLR(step_size=max(1, num_epochs - num_epochs // 4), gamma=0.1)
+    settings = {
+        "epochs": num_epochs,
+        "batch_size": 32,
+        "optimizer": "SGD(lr=0.1)",
+        "schedule": f"StepLR(step_size={drop.step_size}, gamma=0.1)",
+    }
+    return model, SGD(lr=0.1), [drop], settings
 
 
 def tuned_recipe(seed, epochs):
@@ -176,7 +185,8 @@ def main(argv=None):
     out.write_text(json.dumps(results, indent=2) + "\n")
 
     print(
-        f"\nFinal test accuracy on {data.name}, source={data.source!r} ({len(data.y_test):,} test images):"
+        f"\nFinal test accuracy on {data.name}, source={data.source!r} "
+        f"({len(data.y_test):,} test images):"
     )
     for name, r in results["recipes"].items():
         verdict = (

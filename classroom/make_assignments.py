@@ -6,7 +6,7 @@ The chapters are the single source. Each exercise in a chapter is three cells:
 2. a code cell tagged ``hide-input`` with the solution between ``# BEGIN SOLUTION`` and
    ``# END SOLUTION`` (a collapsed dropdown in the book);
 3. a code cell of public checks: plain ``assert`` statements (its ``print`` lines are
-   for readers of the book and are dropped from the tests).
+   for readers of the book and are dropped from the tests, see ``as_test``).
 
 This script copies a chapter, wraps each exercise in otter-grader 7's assign format
 (raw ``# BEGIN QUESTION`` ... ``# END QUESTION`` cells), adds the hidden tests written in
@@ -67,9 +67,20 @@ def hidden_tests(chapter):
     return tests
 
 
-def public_test(cell):
-    """The check cell as an otter test: its asserts and set-up, without the prints."""
-    lines = [line for line in cell.source.splitlines() if not line.startswith("print(")]
+def as_test(source):
+    """Source fit for an otter (doctest) test: no prints, no bare expressions.
+
+    A doctest fails on any output it does not expect, so top-level ``print(...)`` lines
+    are dropped and other top-level expressions become ``_ = expression``.
+    """
+    lines = source.splitlines()
+    for node in reversed(ast.parse(source).body):
+        if isinstance(node, ast.Expr) and node.col_offset == 0:
+            first = node.lineno - 1
+            if isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "print":
+                del lines[first : node.end_lineno]
+            else:
+                lines[first] = "_ = " + lines[first]
     return "\n".join(lines).strip()
 
 
@@ -111,8 +122,8 @@ def to_master(chapter):
             solution,
             raw("# END SOLUTION"),
             raw("# BEGIN TESTS"),
-            nbformat.v4.new_code_cell(public_test(check)),
-            nbformat.v4.new_code_cell("# HIDDEN\n" + hidden[number]),
+            nbformat.v4.new_code_cell(as_test(check.source)),
+            nbformat.v4.new_code_cell("# HIDDEN\n" + as_test(hidden[number])),
             raw("# END TESTS"),
             raw("# END QUESTION"),
         ]
