@@ -33,6 +33,7 @@ from nnlib.layers import Dense, Flatten, ReLU
 from nnlib.losses import SoftmaxCrossEntropy
 from nnlib.network import Sequential
 from nnlib.optim import SGD, Adam
+from nnlib.train import _step_buffers
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -136,12 +137,15 @@ OPTIMIZERS = {
 
 
 def epoch_nnlib(model, loss, opt, X, y, order, batch_size):
+    """What nnlib.train.fit does per epoch: one vectorised step over the flat buffers, and no
+    gradient for the data (torch skips it too: the input does not require grad)."""
+    params, grads = _step_buffers(model)
     Xs, ys = X[order], y[order]
     for i in range(0, len(order), batch_size):
         out = model.forward(Xs[i : i + batch_size], training=True)
         loss.forward(out, ys[i : i + batch_size])
-        model.backward(loss.backward())
-        opt.step(model.params(), model.grads())
+        model.backward(loss.backward(), input_grad=False)
+        opt.step(params, grads)
 
 
 def epoch_torch(model, opt, X, y, order, batch_size):

@@ -10,7 +10,11 @@ Two implementations of the same maths, kept side by side and tested equal:
   derivation of Chapter 6 line by line. Slow, and meant to be read.
 - ``conv2d_forward_im2col`` / ``conv2d_backward_im2col``: ``im2col`` copies every
   receptive field into a column so that the whole layer is one matrix product; ``col2im``
-  adds the columns' gradients back into the image. ``Conv2D`` uses this one.
+  adds the columns' gradients back into the image.
+
+``Conv2D`` uses the same idea with the columns grouped per image (``_im2col_per_image``):
+cols has shape (N, C HH WW, H_out W_out), so one batched product W @ cols lands directly
+in NCHW, and the backward col2im is HH * WW strided adds with no transposes.
 """
 
 import numpy as np
@@ -181,6 +185,42 @@ def conv2d_backward_im2col(dout, cols, x_shape, W, stride=1, padding=0):
     return dx, dW, db
 
 
+def _im2col_per_image(x, HH, WW, stride=1, padding=0):
+    """im2col with the columns grouped per image: (N, C HH WW, H_out W_out).
+
+    cols[n, (c, p, q), (i, j)] = xp[n, c, i s + p, j s + q]. One slice copy per kernel
+    offset (p, q), as in ``im2col``, but each copy keeps NCHW order (no transpose).
+    """
+    N, C, H, W = x.shape
+    H_out = conv_output_size(H, HH, stride, padding)
+    W_out = conv_output_size(W, WW, stride, padding)
+    xp = _pad(x, padding)
+    cols = np.empty((N, C, HH, WW, H_out, W_out), dtype=x.dtype)
+    for p in range(HH):
+        for q in range(WW):
+            cols[:, :, p, q] = xp[
+                :, :, p : p + stride * H_out : stride, q : q + stride * W_out : stride
+            ]
+    return cols.reshape(N, C * HH * WW, H_out * W_out)
+
+
+def _col2im_per_image(dcols, x_shape, HH, WW, stride=1, padding=0):
+    """The adjoint of ``_im2col_per_image``: dcols (N, C HH WW, H_out W_out) -> dx."""
+    N, C, H, W = x_shape
+    H_out = conv_output_size(H, HH, stride, padding)
+    W_out = conv_output_size(W, WW, stride, padding)
+    dcols = dcols.reshape(N, C, HH, WW, H_out, W_out)
+    dxp = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=dcols.dtype)
+    for p in range(HH):
+        for q in range(WW):
+            dxp[:, :, p : p + stride * H_out : stride, q : q + stride * W_out : stride] += dcols[
+                :, :, p, q
+            ]
+    if padding == 0:
+        return dxp
+    return dxp[:, :, padding : padding + H, padding : padding + W]
+
+
 def _pair(k, name):
     """An int k means k x k; a pair (HH, WW) is kept."""
     HH, WW = (k, k) if np.isscalar(k) else tuple(k)
@@ -244,22 +284,38 @@ class Conv2D(Layer):
         )
 
     def forward(self, x, training=False):
-        """x: (N, C, H, W) -> out: (N, F, H_out, W_out), by im2col and one matrix product."""
-        _check_input(repr(self), x, self.in_channels, *self.kernel_size, self.padding)
-        p = self.params
-        out, self._cols = conv2d_forward_im2col(x, p["W"], p["b"], self.stride, self.padding)
-        self._x = x
-        return out
+        """x: (N, C, H, W) -> out: (N, F, H_out, W_out), by im2col and one matrix product.
 
-    def backward(self, dout):
-        """dout: (N, F, H_out, W_out) -> dx: (N, C, H, W). Fills grads["W"], grads["b"]."""
+        The columns are grouped per image (``_im2col_per_image``), so the batched product
+        W (F, C HH WW) @ cols (N, C HH WW, H_out W_out) is already NCHW.
+        """
+        _check_input(repr(self), x, self.in_channels, *self.kernel_size, self.padding)
+        W, b = self.params["W"], self.params["b"]
+        N, F = x.shape[0], self.out_channels
+        _, _, H_out, W_out = self.output_shape(x.shape)
+        self._cols = _im2col_per_image(x, *self.kernel_size, self.stride, self.padding)
+        out = np.matmul(W.reshape(F, -1), self._cols)  # (N, F, H_out W_out)
+        out += b[:, None]
+        self._x = x
+        return out.reshape(N, F, H_out, W_out)
+
+    def backward(self, dout, input_grad=True):
+        """dout: (N, F, H_out, W_out) -> dx: (N, C, H, W). Fills grads["W"], grads["b"].
+
+        dW = sum over images of dout_n cols_n^T; dx = col2im(W^T dout). ``input_grad=False``
+        skips dx and returns None: for a network's first layer dx is never used.
+        """
         self._check_dout(dout)
-        dx, dW, db = conv2d_backward_im2col(
-            dout, self._cols, self._x.shape, self.params["W"], self.stride, self.padding
-        )
-        self.grads["W"][...] = dW
-        self.grads["b"][...] = db
-        return dx
+        W = self.params["W"]
+        N, F = dout.shape[:2]
+        dout_m = dout.reshape(N, F, -1)  # (N, F, H_out W_out)
+        dW = np.matmul(dout_m, self._cols.transpose(0, 2, 1)).sum(axis=0)
+        self.grads["W"][...] = dW.reshape(W.shape)
+        self.grads["b"][...] = dout_m.sum(axis=(0, 2))
+        if not input_grad:
+            return None
+        dcols = np.matmul(W.reshape(F, -1).T, dout_m)  # (N, C HH WW, H_out W_out)
+        return _col2im_per_image(dcols, self._x.shape, *self.kernel_size, self.stride, self.padding)
 
 
 class MaxPool2D(Layer):

@@ -197,7 +197,7 @@ def fit(
             _check_labels(model, X_val, y_val, "fit (validation_data)")
         validation_data = _as_model_dtype(X_val, y_val, dtype)
     rng = np.random.default_rng(rng)
-    params, grads = model.params(), model.grads()  # views: fixed for the whole run
+    params, grads = _step_buffers(model)  # fixed for the whole run
     history = History()
     N = X.shape[0]
     n_batches = math.ceil(N / batch_size)
@@ -253,6 +253,26 @@ def fit(
             _call(callbacks, "on_epoch_end", epoch, history)
     _call(callbacks, "on_train_end", history)
     return history
+
+
+def _step_buffers(model):
+    """What fit passes to ``optimizer.step``: the flat buffers when the model has them.
+
+    A Sequential keeps every parameter in one contiguous array (``flat_params``), so one
+    vectorised step over it does the work of a step per layer without the per-array
+    overhead. The optimizers are element-wise, so the result is the same.
+    """
+    params, grads = model.params(), model.grads()  # views: fixed for the whole run
+    flat_p, flat_g = getattr(model, "flat_params", None), getattr(model, "flat_grads", None)
+    if (
+        isinstance(flat_p, np.ndarray)
+        and isinstance(flat_g, np.ndarray)
+        and flat_p.size == flat_g.size == sum(p.size for p in params.values())
+        and all(np.shares_memory(p, flat_p) for p in params.values())
+        and all(np.shares_memory(g, flat_g) for g in grads.values())
+    ):
+        return {"all": flat_p}, {"all": flat_g}
+    return params, grads
 
 
 class LivePlot:
