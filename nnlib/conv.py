@@ -10,11 +10,7 @@ Two implementations of the same maths, kept side by side and tested equal:
   derivation of Chapter 6 line by line. Slow, and meant to be read.
 - ``conv2d_forward_im2col`` / ``conv2d_backward_im2col``: ``im2col`` copies every
   receptive field into a column so that the whole layer is one matrix product; ``col2im``
-  adds the columns' gradients back into the image.
-
-``Conv2D`` uses the same idea with the columns grouped per image (``_im2col_per_image``):
-cols has shape (N, C HH WW, H_out W_out), so one batched product W @ cols lands directly
-in NCHW, and the backward col2im is HH * WW strided adds with no transposes.
+  adds the columns' gradients back into the image. ``Conv2D`` uses this one.
 """
 
 import numpy as np
@@ -113,42 +109,68 @@ def conv2d_backward_naive(dout, x, W, stride=1, padding=0):
     return dx, dW, db
 
 
+def _transpose(a, block=64):
+    """a.T of a 2-D array as a new contiguous array, copied ``block`` rows at a time.
+
+    Moving the batch axis N to the end of (N, C H W) and back is such a transpose. Done
+    in one go, NumPy's copy misses the cache on almost every element; in blocks that stay
+    in cache it is 2-6x faster for LeNet's layers (0.4 ms against 2.6 ms for the first).
+    """
+    rows, cols = a.shape
+    out = np.empty((cols, rows), dtype=a.dtype)
+    if rows >= cols:
+        for i in range(0, rows, block):
+            out[:, i : i + block] = a[i : i + block].T
+    else:
+        for j in range(0, cols, block):
+            out[j : j + block] = a[:, j : j + block].T
+    return out
+
+
 def im2col(x, HH, WW, stride=1, padding=0):
     """Copy every HH x WW receptive field of x into a column.
 
-    x: (N, C, H, W). Returns cols of shape (C * HH * WW, N * H_out * W_out): row
-    (c, p, q) holds xp[n, c, i s + p, j s + q] for every output position (n, i, j).
+    x: (N, C, H, W). Returns cols of shape (C * HH * WW, H_out * W_out * N): row (c, p, q)
+    holds xp[n, c, i s + p, j s + q] for every output position (i, j) of every image n.
     Built from HH * WW slice copies, one per kernel offset (p, q): each is a strided view
     of the padded image, so no Python loop runs over positions.
+
+    The image index n varies fastest along a row, a choice made for speed only: with the
+    images turned once to (C, H, W, N), each slice copy moves runs of W_out * N contiguous
+    numbers instead of short rows of W_out (measured: 3x faster forward and backward for
+    LeNet's layers on a batch of 128).
     """
     N, C, H, W = x.shape
     H_out = conv_output_size(H, HH, stride, padding)
     W_out = conv_output_size(W, WW, stride, padding)
     xp = _pad(x, padding)
-    cols = np.empty((C, HH, WW, N, H_out, W_out), dtype=x.dtype)
+    xt = _transpose(xp.reshape(N, -1)).reshape(xp.shape[1:] + (N,))  # (C, H, W, N)
+    cols = np.empty((C, HH, WW, H_out, W_out, N), dtype=x.dtype)
     for p in range(HH):
         for q in range(WW):
-            window = xp[:, :, p : p + stride * H_out : stride, q : q + stride * W_out : stride]
-            cols[:, p, q] = window.transpose(1, 0, 2, 3)
-    return cols.reshape(C * HH * WW, N * H_out * W_out)
+            cols[:, p, q] = xt[:, p : p + stride * H_out : stride, q : q + stride * W_out : stride]
+    return cols.reshape(C * HH * WW, H_out * W_out * N)
 
 
 def col2im(dcols, x_shape, HH, WW, stride=1, padding=0):
     """The adjoint of ``im2col``: add every column back onto the window it came from.
 
-    dcols: (C * HH * WW, N * H_out * W_out); x_shape: (N, C, H, W). Returns dx: x_shape.
+    dcols: (C * HH * WW, H_out * W_out * N); x_shape: (N, C, H, W). Returns dx: x_shape.
     Overlapping windows (stride < kernel) add up, as the chain rule demands.
     """
     N, C, H, W = x_shape
     H_out = conv_output_size(H, HH, stride, padding)
     W_out = conv_output_size(W, WW, stride, padding)
-    dcols = dcols.reshape(C, HH, WW, N, H_out, W_out)
-    dxp = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=dcols.dtype)
+    dcols = dcols.reshape(C, HH, WW, H_out, W_out, N)
+    dxt = np.zeros((C, H + 2 * padding, W + 2 * padding, N), dtype=dcols.dtype)
     for p in range(HH):
         for q in range(WW):
-            window = dxp[:, :, p : p + stride * H_out : stride, q : q + stride * W_out : stride]
-            window += dcols[:, p, q].transpose(1, 0, 2, 3)
-    return dxp[:, :, padding : padding + H, padding : padding + W]
+            window = dxt[:, p : p + stride * H_out : stride, q : q + stride * W_out : stride]
+            window += dcols[:, p, q]
+    dxp = _transpose(dxt.reshape(-1, N)).reshape((N,) + dxt.shape[:3])  # (N, C, H, W)
+    if padding == 0:
+        return dxp
+    return np.ascontiguousarray(dxp[:, :, padding : padding + H, padding : padding + W])
 
 
 def conv2d_forward_im2col(x, W, b, stride=1, padding=0):
@@ -163,62 +185,30 @@ def conv2d_forward_im2col(x, W, b, stride=1, padding=0):
     H_out = conv_output_size(H, HH, stride, padding)
     W_out = conv_output_size(Wd, WW, stride, padding)
     cols = im2col(x, HH, WW, stride, padding)
-    out = W.reshape(F, -1) @ cols  # (F, N H_out W_out)
+    out = W.reshape(F, -1) @ cols  # (F, H_out W_out N)
     out += b[:, None]
-    out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(out), cols
+    out = _transpose(out.reshape(-1, N)).reshape(N, F, H_out, W_out)
+    return out, cols
 
 
-def conv2d_backward_im2col(dout, cols, x_shape, W, stride=1, padding=0):
+def conv2d_backward_im2col(dout, cols, x_shape, W, stride=1, padding=0, input_grad=True):
     """Gradients by two matrix products and col2im. Returns (dx, dW, db).
 
-    dout: (N, F, H_out, W_out); cols: im2col(x), (C HH WW, N H_out W_out);
+    dout: (N, F, H_out, W_out); cols: im2col(x), (C HH WW, H_out W_out N);
     x_shape: (N, C, H, W); W: (F, C, HH, WW).
     dW = dout_mat cols^T, dcols = W_mat^T dout_mat, dx = col2im(dcols).
+    ``input_grad=False`` skips dx (returned as None).
     """
     F, C, HH, WW = W.shape
-    dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N H_out W_out)
+    N = dout.shape[0]
+    dout_mat = _transpose(dout.reshape(N, -1)).reshape(F, -1)  # (F, H_out W_out N), as cols
     dW = (dout_mat @ cols.T).reshape(W.shape)
     db = dout_mat.sum(axis=1)
+    if not input_grad:
+        return None, dW, db
     dcols = W.reshape(F, -1).T @ dout_mat
     dx = col2im(dcols, x_shape, HH, WW, stride, padding)
     return dx, dW, db
-
-
-def _im2col_per_image(x, HH, WW, stride=1, padding=0):
-    """im2col with the columns grouped per image: (N, C HH WW, H_out W_out).
-
-    cols[n, (c, p, q), (i, j)] = xp[n, c, i s + p, j s + q]. One slice copy per kernel
-    offset (p, q), as in ``im2col``, but each copy keeps NCHW order (no transpose).
-    """
-    N, C, H, W = x.shape
-    H_out = conv_output_size(H, HH, stride, padding)
-    W_out = conv_output_size(W, WW, stride, padding)
-    xp = _pad(x, padding)
-    cols = np.empty((N, C, HH, WW, H_out, W_out), dtype=x.dtype)
-    for p in range(HH):
-        for q in range(WW):
-            cols[:, :, p, q] = xp[
-                :, :, p : p + stride * H_out : stride, q : q + stride * W_out : stride
-            ]
-    return cols.reshape(N, C * HH * WW, H_out * W_out)
-
-
-def _col2im_per_image(dcols, x_shape, HH, WW, stride=1, padding=0):
-    """The adjoint of ``_im2col_per_image``: dcols (N, C HH WW, H_out W_out) -> dx."""
-    N, C, H, W = x_shape
-    H_out = conv_output_size(H, HH, stride, padding)
-    W_out = conv_output_size(W, WW, stride, padding)
-    dcols = dcols.reshape(N, C, HH, WW, H_out, W_out)
-    dxp = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=dcols.dtype)
-    for p in range(HH):
-        for q in range(WW):
-            dxp[:, :, p : p + stride * H_out : stride, q : q + stride * W_out : stride] += dcols[
-                :, :, p, q
-            ]
-    if padding == 0:
-        return dxp
-    return dxp[:, :, padding : padding + H, padding : padding + W]
 
 
 def _pair(k, name):
@@ -244,6 +234,8 @@ class Conv2D(Layer):
     sqrt(2 / (C HH WW)) (each output sums C HH WW inputs), and ``b`` of shape (F,), zeros.
     Input (N, C, H, W) -> output (N, F, H_out, W_out), see ``conv_output_size``.
     """
+
+    can_skip_input_grad = True
 
     def __init__(
         self, in_channels, out_channels, kernel_size, *, stride=1, padding=0, rng=None,
@@ -284,38 +276,27 @@ class Conv2D(Layer):
         )
 
     def forward(self, x, training=False):
-        """x: (N, C, H, W) -> out: (N, F, H_out, W_out), by im2col and one matrix product.
-
-        The columns are grouped per image (``_im2col_per_image``), so the batched product
-        W (F, C HH WW) @ cols (N, C HH WW, H_out W_out) is already NCHW.
-        """
+        """x: (N, C, H, W) -> out: (N, F, H_out, W_out), by im2col and one matrix product."""
         _check_input(repr(self), x, self.in_channels, *self.kernel_size, self.padding)
-        W, b = self.params["W"], self.params["b"]
-        N, F = x.shape[0], self.out_channels
-        _, _, H_out, W_out = self.output_shape(x.shape)
-        self._cols = _im2col_per_image(x, *self.kernel_size, self.stride, self.padding)
-        out = np.matmul(W.reshape(F, -1), self._cols)  # (N, F, H_out W_out)
-        out += b[:, None]
+        p = self.params
+        out, self._cols = conv2d_forward_im2col(x, p["W"], p["b"], self.stride, self.padding)
         self._x = x
-        return out.reshape(N, F, H_out, W_out)
+        return out
 
     def backward(self, dout, input_grad=True):
         """dout: (N, F, H_out, W_out) -> dx: (N, C, H, W). Fills grads["W"], grads["b"].
 
-        dW = sum over images of dout_n cols_n^T; dx = col2im(W^T dout). ``input_grad=False``
-        skips dx and returns None: for a network's first layer dx is never used.
+        ``input_grad=False`` skips dx and returns None: a network's first layer never
+        needs it.
         """
         self._check_dout(dout)
-        W = self.params["W"]
-        N, F = dout.shape[:2]
-        dout_m = dout.reshape(N, F, -1)  # (N, F, H_out W_out)
-        dW = np.matmul(dout_m, self._cols.transpose(0, 2, 1)).sum(axis=0)
-        self.grads["W"][...] = dW.reshape(W.shape)
-        self.grads["b"][...] = dout_m.sum(axis=(0, 2))
-        if not input_grad:
-            return None
-        dcols = np.matmul(W.reshape(F, -1).T, dout_m)  # (N, C HH WW, H_out W_out)
-        return _col2im_per_image(dcols, self._x.shape, *self.kernel_size, self.stride, self.padding)
+        dx, dW, db = conv2d_backward_im2col(
+            dout, self._cols, self._x.shape, self.params["W"], self.stride, self.padding,
+            input_grad=input_grad,
+        )  # fmt: skip
+        self.grads["W"][...] = dW
+        self.grads["b"][...] = db
+        return dx
 
 
 class MaxPool2D(Layer):

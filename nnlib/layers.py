@@ -24,6 +24,10 @@ __all__ = ["Layer", "Dense", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Dropout", 
 class Layer:
     """Base class: a layer without parameters. Introduced in Chapter 4."""
 
+    # True where backward(dout, input_grad=False) fills the grads and skips dL/dx: a
+    # network's first layer never needs dL/dx in training (Dense, Conv2D).
+    can_skip_input_grad = False
+
     def __init__(self):
         self.params = {}
         self.grads = {}
@@ -71,6 +75,8 @@ class Dense(Layer):
     Parameters: ``W`` of shape (D, M), He-initialised with standard deviation
     sqrt(2 / D) (Chapter 5 derives why), and ``b`` of shape (M,), zeros.
     """
+
+    can_skip_input_grad = True
 
     def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32):
         super().__init__()

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .layers import Dense
-
 __all__ = ["Sequential"]
 
 
@@ -91,12 +89,13 @@ class Sequential:
         """dout: dL/d(output), shaped like forward's output -> dL/dX, shaped like X.
 
         Fills every layer's ``grads`` (views into ``flat_grads``); updates nothing.
-        ``input_grad=False`` (what ``fit`` uses) lets a first Dense layer skip dL/dX,
-        which training never needs, and returns None.
+        ``input_grad=False`` (what ``fit`` uses) lets a first layer that can (Dense,
+        Conv2D: ``can_skip_input_grad``) skip dL/dX, which training never needs; the
+        return value is then None.
         """
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
-            if i == 0 and not input_grad and isinstance(layer, Dense):
+            if i == 0 and not input_grad and layer.can_skip_input_grad:
                 return layer.backward(dout, input_grad=False)
             dout = layer.backward(dout)
         return dout

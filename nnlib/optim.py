@@ -25,7 +25,12 @@ running averages of squared gradients are kept at or above ``TINY = 1e-30``: flo
 numbers below about 1.2e-38 are *denormal*, and x86 processors compute with them up to a
 hundred times more slowly. A weight whose gradient is zero for a while (a dead ReLU unit)
 would otherwise decay its average into that range and slow every step down. The floor
-changes no result measurably: sqrt(1e-30) = 1e-15 is far below every eps.
+changes no result measurably: sqrt(1e-30) = 1e-15 is far below every eps. The signed
+averages (SGD's velocity, Adam's first moment) decay the same way, and cannot be floored,
+so every ``FLUSH_EVERY`` steps their entries smaller than ``TINY`` are set to 0 (they move
+no weight: lr * 1e-30 is nothing). Measured on a 784-512-256-10 network, an epoch whose
+momentum buffers had gone 30-75 % denormal ran 1.5x slower; one multiply over 535k float32
+numbers takes 0.06 ms, or 2.3 ms when a third of them are denormal.
 """
 
 import numpy as np
@@ -33,6 +38,13 @@ import numpy as np
 __all__ = ["SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"]
 
 TINY = 1e-30  # floor for averages of squared gradients: keeps float32 out of denormals
+FLUSH_EVERY = 16  # steps between flushes of tiny momentum entries to 0
+
+
+def _flush_tiny(a, scratch):
+    """Set the entries of ``a`` with |a| < TINY to 0, in place (``scratch``: same shape)."""
+    np.abs(a, out=scratch)
+    a *= scratch >= TINY
 
 
 def _positive(owner, name, value):
@@ -133,11 +145,14 @@ class SGD(Optimizer):
             p -= tmp
             np.multiply(v, self.lr * mu, out=tmp)
             p -= tmp
-            return
-        if mu:
-            tmp[...] = v  # d = v
-        tmp *= self.lr
-        p -= tmp  # p = p - lr d
+        elif mu:
+            np.multiply(v, self.lr, out=tmp)
+            p -= tmp  # p = p - lr v
+        else:
+            tmp *= self.lr
+            p -= tmp  # p = p - lr g
+        if mu and st["step"] % FLUSH_EVERY == 0:
+            _flush_tiny(v, tmp)  # keep v out of denormals (see the module docstring)
 
 
 class AdaGrad(Optimizer):
@@ -241,6 +256,8 @@ class Adam(Optimizer):
         np.divide(m, tmp, out=tmp)
         tmp *= self.lr * c2 / c1
         p -= tmp
+        if t % FLUSH_EVERY == 0:
+            _flush_tiny(m, tmp)  # keep m out of denormals (see the module docstring)
 
 
 class AdamW(Adam):

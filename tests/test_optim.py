@@ -188,6 +188,33 @@ def test_no_denormals_and_still_pytorch_in_float32(name):
     np.testing.assert_allclose(ours["w"], theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+def test_momentum_never_decays_into_denormals_and_still_pytorch(name):
+    """A gradient that turns exactly 0 (a dead ReLU): the velocity or first moment decays
+    like 0.9^t and would be denormal from about step 770 to 915. The flush keeps it out,
+    and the trajectory is still PyTorch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    kwargs = {"lr": 0.01, "momentum": 0.9} if name == "SGD" else {"lr": 0.01}
+    p0 = rng.standard_normal(50).astype(np.float32)
+    ours = {"w": p0.copy()}
+    opt = getattr(optim, name)(**kwargs)
+    theirs = torch.tensor(p0.copy(), requires_grad=True)
+    topt = _torch_optimizer(torch, name, [theirs], kwargs)
+    tiny = np.finfo(np.float32).smallest_normal
+    for i in range(1000):
+        g = np.zeros(50, np.float32)
+        g[:25] = rng.standard_normal(25) if i < 3 else 0.0
+        g[25:] = 1e-3 if i < 3 else 0.0
+        opt.step(ours, {"w": g})
+        theirs.grad = torch.tensor(g)
+        topt.step()
+        buf = opt.state["w"]["v" if name == "SGD" else "m"]
+        denormal = (buf != 0) & (np.abs(buf) < tiny)
+        assert not denormal.any(), f"step {i}: {denormal.sum()} denormal entries"
+    np.testing.assert_allclose(ours["w"], theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_float32_parameters_stay_float32():
     p = {"w": np.ones(3, np.float32)}
     for make in ALL:
