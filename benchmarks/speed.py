@@ -136,11 +136,13 @@ OPTIMIZERS = {
 # --- one epoch in each library -------------------------------------------------------------
 
 
-def epoch_nnlib(model, loss, opt, X, y, order, batch_size):
-    """What nnlib.train.fit does per epoch: one vectorised step over the flat buffers, and no
-    gradient for the data (torch skips it too: the input does not require grad)."""
+def epoch_nnlib(model, loss, opt, X, y, order, batch_size, Xs, ys):
+    """What nnlib.train.fit does per epoch: one gather into the preallocated Xs, ys, one
+    vectorised step over the flat buffers, and no gradient for the data (torch skips it
+    too: the input does not require grad)."""
     params, grads = _step_buffers(model)
-    Xs, ys = X[order], y[order]
+    np.take(X, order, axis=0, out=Xs)
+    np.take(y, order, axis=0, out=ys)
     for i in range(0, len(order), batch_size):
         out = model.forward(Xs[i : i + batch_size], training=True)
         loss.forward(out, ys[i : i + batch_size])
@@ -168,9 +170,12 @@ def compare(name, build, opt_name, X, y, epochs, batch_size):
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     rng = np.random.default_rng(0)
     ours, theirs = [], []
+    Xs, ys = np.empty_like(X), np.empty_like(y)  # fit's shuffle buffers, reused every epoch
     for _ in range(epochs):
         order = rng.permutation(len(X))
-        ours.append(_timed(lambda o=order: epoch_nnlib(model, loss, opt, X, y, o, batch_size)))
+        ours.append(
+            _timed(lambda o=order: epoch_nnlib(model, loss, opt, X, y, o, batch_size, Xs, ys))
+        )
         theirs.append(_timed(lambda o=order: epoch_torch(twin, topt, Xt, yt, o, batch_size)))
     acc_ours = float(np.mean(model.predict(X[:10000]).argmax(1) == y[:10000]))
     with torch.no_grad():
