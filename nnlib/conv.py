@@ -137,8 +137,8 @@ def im2col(x, HH, WW, stride=1, padding=0):
 
     The image index n varies fastest along a row, a choice made for speed only: with the
     images turned once to (C, H, W, N), each slice copy moves runs of W_out * N contiguous
-    numbers instead of short rows of W_out (measured: 3x faster forward and backward for
-    LeNet's layers on a batch of 128).
+    numbers instead of short rows of W_out (measured on LeNet's second convolution, batch
+    of 128: forward 1.9 -> 1.6 ms, backward 4.6 -> 2.9 ms, against the order (n, i, j)).
     """
     N, C, H, W = x.shape
     H_out = conv_output_size(H, HH, stride, padding)

@@ -28,9 +28,10 @@ would otherwise decay its average into that range and slow every step down. The 
 changes no result measurably: sqrt(1e-30) = 1e-15 is far below every eps. The signed
 averages (SGD's velocity, Adam's first moment) decay the same way, and cannot be floored,
 so every ``FLUSH_EVERY`` steps their entries smaller than ``TINY`` are set to 0 (they move
-no weight: lr * 1e-30 is nothing). Measured on a 784-512-256-10 network, an epoch whose
-momentum buffers had gone 30-75 % denormal ran 1.5x slower; one multiply over 535k float32
-numbers takes 0.06 ms, or 2.3 ms when a third of them are denormal.
+no weight: lr * 1e-30 is nothing). Measured on a 784-512-256-10 network whose momentum
+buffers had gone 30-75 % denormal: an epoch took 3.4 s instead of 1.5 s with SGD and
+momentum; one multiply over 535k float32 numbers takes 0.06 ms, or 2.3 ms when a third of
+them are denormal.
 """
 
 import numpy as np
