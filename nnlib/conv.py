@@ -290,10 +290,10 @@ class Conv2D(Layer):
         needs it.
         """
         self._check_dout(dout)
+        W = self.params["W"]
         dx, dW, db = conv2d_backward_im2col(
-            dout, self._cols, self._x.shape, self.params["W"], self.stride, self.padding,
-            input_grad=input_grad,
-        )  # fmt: skip
+            dout, self._cols, self._x.shape, W, self.stride, self.padding, input_grad
+        )
         self.grads["W"][...] = dW
         self.grads["b"][...] = db
         return dx
