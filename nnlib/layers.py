@@ -239,7 +239,9 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...), e.g. images (N, C, H, W) -> (N, C*H*W).
 
-    Introduced in Chapter 6. Reshapes without copying; backward reshapes dout back.
+    Introduced in Chapter 6. Reshapes (without copying when x is stored in C order);
+    backward reshapes dout back, stored like x (Conv2D and MaxPool2D keep images
+    batch-last in memory, and the layers before expect their own layout back).
     """
 
     def output_shape(self, input_shape):
@@ -254,4 +256,9 @@ class Flatten(Layer):
 
     def backward(self, dout):
         self._check_dout(dout)
-        return dout.reshape(self._x.shape)
+        dx = dout.reshape(self._x.shape)
+        if self._x.flags.c_contiguous:
+            return dx
+        out = np.empty_like(self._x)  # same shape and memory order as x
+        out[...] = dx
+        return out

@@ -5,7 +5,9 @@ import pytest
 
 from nnlib.conv import (
     Conv2D,
+    ConvReLUPool,
     MaxPool2D,
+    _sum_of_products,
     col2im,
     conv2d_backward_im2col,
     conv2d_backward_naive,
@@ -15,7 +17,8 @@ from nnlib.conv import (
     im2col,
 )
 from nnlib.gradcheck import check_layer, rel_error
-from nnlib.layers import Flatten
+from nnlib.layers import Flatten, ReLU
+from nnlib.network import Sequential
 
 # (N, C, H, W), F, kernel, stride, padding: square and non-square inputs and kernels.
 CONV_CASES = [
@@ -75,6 +78,80 @@ def test_naive_and_im2col_agree(case):
     for name, g1, g2 in zip(["dx", "dW", "db"], grads_naive, grads_fast):
         assert g1.shape == g2.shape, name
         assert rel_error(g1, g2) < 1e-12, name
+
+
+# (N, C, H, W), F, kernel, stride, padding, pool: ConvReLUPool against the three layers.
+# Zero padding of a zero border makes exactly tied maxima; 11 and 7 leave ragged edges.
+FUSED_CASES = [
+    ((2, 1, 8, 8), 3, 5, 1, 2, 2),
+    ((2, 3, 11, 7), 4, 3, 1, 1, 2),
+    ((3, 2, 9, 12), 2, (3, 2), 2, 1, 3),
+    ((1, 2, 6, 6), 2, 1, 1, 0, 1),
+]
+
+
+@pytest.mark.parametrize("case", FUSED_CASES, ids=case_id)
+def test_conv_relu_pool_equals_the_three_layers(case):
+    """Same function, same gradients: pooling before bias and ReLU changes nothing."""
+    shape, F, k, stride, padding, pool = case
+    rng = np.random.default_rng(10)
+    fused = Sequential([ConvReLUPool(shape[1], F, k, pool=pool, stride=stride,
+                                     padding=padding, rng=0, dtype=np.float64)])  # fmt: skip
+    layers = Sequential([Conv2D(shape[1], F, k, stride=stride, padding=padding, rng=0,
+                                dtype=np.float64), ReLU(), MaxPool2D(pool)])  # fmt: skip
+    assert np.array_equal(fused.flat_params, layers.flat_params)  # same rng, same weights
+    b = rng.standard_normal(F) * 0.5
+    fused.layers[0].params["b"][...] = layers.layers[0].params["b"][...] = b
+    x = rng.standard_normal(shape)
+    x[:, :, :2] = 0  # zero rows: windows whose values tie exactly
+    out = fused.forward(x)
+    assert out.shape == fused.layers[0].output_shape(x.shape)
+    assert np.array_equal(out, layers.forward(x))
+    dout = rng.standard_normal(out.shape)
+    assert rel_error(fused.backward(dout), layers.backward(dout)) < 1e-12
+    assert rel_error(fused.flat_grads, layers.flat_grads) < 1e-12
+
+
+def test_conv_relu_pool_gradients_and_errors():
+    layer = ConvReLUPool(2, 3, 3, pool=2, padding=1, rng=0, dtype=np.float64)
+    layer.params["b"][...] = [0.3, -0.2, 0.1]
+    x = np.random.default_rng(11).standard_normal((2, 2, 6, 8))
+    assert check_layer(layer, x, rng=12) < 1e-6
+    assert repr(layer) == "ConvReLUPool(2, 3, 3, padding=1, pool=2)"
+    with pytest.raises(ValueError, match=r"ConvReLUPool\(2, 3, 3, padding=1, pool=2\).*"
+                       r"2 input channels.*\(2, 1, 6, 8\)"):  # fmt: skip
+        layer.forward(np.zeros((2, 1, 6, 8)))
+    with pytest.raises(ValueError, match=r"ConvReLUPool.*backward expected dout of shape "
+                       r"\(2, 3, 3, 4\)"):  # fmt: skip
+        layer.forward(x)
+        layer.backward(np.zeros((2, 3, 6, 8)))
+
+
+def test_images_stay_batch_last_between_layers():
+    """Conv2D and MaxPool2D return (N, C, H, W) arrays stored batch-last, the next Conv2D
+    reads them without a copy, and Flatten hands the gradient back in that order."""
+    x = np.random.default_rng(13).random((4, 2, 10, 10), dtype=np.float32)
+    net = Sequential([Conv2D(2, 3, 3, rng=0), ReLU(), MaxPool2D(2), Conv2D(3, 4, 3, rng=1),
+                      Flatten()])  # fmt: skip
+    outs = []
+    for layer in net.layers[:-1]:
+        x = layer.forward(x)
+        outs.append(x)
+    for out in outs:
+        assert out.transpose(1, 2, 3, 0).flags.c_contiguous, out.strides
+    flat = net.layers[-1].forward(x)
+    dflat = net.layers[-1].backward(np.ones_like(flat))
+    assert dflat.strides == x.strides  # stored like its input, not in C order
+    # The same numbers as a C-ordered computation.
+    c_order = np.ascontiguousarray(outs[2])
+    assert np.array_equal(net.layers[3].forward(c_order), outs[3])
+
+
+def test_sum_of_products_is_a_matmul():
+    rng = np.random.default_rng(14)
+    a, b = rng.standard_normal((7, 10_000)), rng.standard_normal((3, 10_000))
+    assert rel_error(_sum_of_products(a, b, chunk=4096), a @ b.T) < 1e-12
+    assert rel_error(_sum_of_products(a[:, :5], b[:, :5]), a[:, :5] @ b[:, :5].T) < 1e-12
 
 
 def test_naive_backward_is_the_gradient():
