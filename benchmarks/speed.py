@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nnlib.conv import Conv2D, ConvReLUPool, MaxPool2D
 from nnlib.data import load_fashion_mnist, load_mnist
 from nnlib.layers import Dense, Flatten, ReLU
 from nnlib.losses import SoftmaxCrossEntropy
@@ -84,13 +85,17 @@ def mlp(sizes, seed=0):
     return Sequential(layers[:-1])
 
 
-def lenet(seed=0):
-    from nnlib.conv import Conv2D, MaxPool2D
-
+def lenet(seed=0, fused=False):
+    """LeNet-5: two conv-ReLU-pool blocks, as three layers each or (fused) ConvReLUPool."""
     rng = np.random.default_rng(seed)
+    if fused:
+        blocks = [ConvReLUPool(1, 6, 5, padding=2, pool=2, rng=rng),
+                  ConvReLUPool(6, 16, 5, pool=2, rng=rng)]  # fmt: skip
+    else:
+        blocks = [Conv2D(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2D(2),
+                  Conv2D(6, 16, 5, rng=rng), ReLU(), MaxPool2D(2)]  # fmt: skip
     return Sequential([
-        Conv2D(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2D(2),
-        Conv2D(6, 16, 5, rng=rng), ReLU(), MaxPool2D(2),
+        *blocks,
         Flatten(),
         Dense(16 * 5 * 5, 120, rng=rng), ReLU(),
         Dense(120, 84, rng=rng), ReLU(),
@@ -105,6 +110,13 @@ def to_torch(model):
     layers = []
     for layer in model.layers:
         name = type(layer).__name__
+        if name == "ConvReLUPool":  # the three layers it computes
+            conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                             stride=layer.stride, padding=layer.padding)  # fmt: skip
+            conv.weight.data = torch.from_numpy(layer.params["W"].copy())
+            conv.bias.data = torch.from_numpy(layer.params["b"].copy())
+            layers += [conv, nn.ReLU(), nn.MaxPool2d(layer.pooling.kernel_size)]
+            continue
         if name == "Dense":
             t = nn.Linear(*layer.params["W"].shape)
             t.weight.data = torch.from_numpy(layer.params["W"].T.copy())
@@ -192,7 +204,7 @@ def compare(name, build, opt_name, X, y, epochs, batch_size):
     }
     row["ratio"] = row["nnlib_s"] / row["torch_s"]
     print(
-        f"{name:<18} {opt_name:<13} nnlib {row['nnlib_s']:6.2f} s  torch {row['torch_s']:6.2f} s"
+        f"{name:<26} {opt_name:<13} nnlib {row['nnlib_s']:6.2f} s  torch {row['torch_s']:6.2f} s"
         f"  ratio {row['ratio']:.2f}   (train acc {acc_ours:.3f} / {acc_theirs:.3f})",
         flush=True,
     )
@@ -228,8 +240,10 @@ def main():
             report["results"].append(row)
     if not args.skip_cnn:
         Xi = data.X_train[:, None]  # NCHW
-        row, _ = compare("LeNet-5 CNN", lenet, "SGD+momentum", Xi, y, args.epochs, args.batch_size)
-        report["results"].append(row)
+        for name, build in [("LeNet-5 CNN", lenet),
+                            ("LeNet-5 CNN, ConvReLUPool", lambda: lenet(fused=True))]:  # fmt: skip
+            row, _ = compare(name, build, "SGD+momentum", Xi, y, args.epochs, args.batch_size)
+            report["results"].append(row)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
