@@ -123,7 +123,8 @@ def conv2d_backward_naive(dout, x, W, stride=1, padding=0):
 def _transpose(a, block=64):
     """a.T of a 2-D array as a new contiguous array, copied ``block`` rows at a time.
 
-    Moving the batch axis N to the end of (N, C H W) and back is such a transpose. Done
+    Moving the batch axis N of (N, C H W) to the end is such a transpose (``_batch_last``
+    of an input stored in C order, such as a batch of images from the data set). Done
     in one go, NumPy's copy misses the cache on almost every element; in blocks that stay
     in cache it is 2-6x faster for LeNet's layers (0.4 ms against 2.6 ms for the first).
     """
@@ -174,9 +175,9 @@ def im2col(x, HH, WW, stride=1, padding=0):
 
     The image index n varies fastest along a row, a choice made for speed only: with the
     images as (C, H, W, N) (free for a batch-last x, else one transpose), each slice copy
-    moves runs of W_out * N contiguous
-    numbers instead of short rows of W_out (measured on LeNet's second convolution, batch
-    of 128: forward 1.9 -> 1.6 ms, backward 4.6 -> 2.9 ms, against the order (n, i, j)).
+    moves runs of W_out * N contiguous numbers instead of short rows of W_out (measured
+    on LeNet's second convolution, batch of 128: forward 1.9 -> 1.6 ms, backward 4.6 ->
+    2.9 ms, against the order (n, i, j)).
     """
     N, C, H, W = x.shape
     H_out = conv_output_size(H, HH, stride, padding)
@@ -426,13 +427,14 @@ class MaxPool2D(Layer):
 
 
 class ConvReLUPool(Conv2D):
-    """``Conv2D``, then ``ReLU``, then ``MaxPool2D(pool)``, as one layer. Chapter 6.
+    """``Conv2D``, then ``ReLU``, then ``MaxPool2D(pool)``, as one layer.
 
-    The same function and the same gradients as the three layers, computed in a cheaper
-    order: it pools the convolution's output first, then adds the bias and applies ReLU
-    to the pool * pool times smaller result. Nothing changes, because the bias is the same
-    over a window and ReLU never decreases: the window's maximum stays the maximum.
-    Chapter 6 times it against the three layers, and the speed page trains LeNet both ways.
+    Introduced in Chapter 6. The same function and the same gradients as the three layers,
+    computed in a cheaper order: it pools the convolution's output first, then adds the
+    bias and applies ReLU to the pool * pool times smaller result. Nothing changes,
+    because the bias is the same over a window and ReLU never decreases: the window's
+    maximum stays the maximum. Chapter 6 times it against the three layers, and the speed
+    page trains LeNet both ways.
 
     Args: those of ``Conv2D``, plus ``pool``, the size of the (non-overlapping) pooling
     windows. Parameters: ``W`` and ``b``, exactly as in ``Conv2D``; with the same ``rng``,
@@ -471,8 +473,8 @@ class ConvReLUPool(Conv2D):
     def backward(self, dout, input_grad=True):
         """dout: dL/d(output) -> dx: (N, C, H, W). Fills grads["W"], grads["b"].
 
-        Backward through ReLU (on the small array), then the bias (db), then the pooling
-        and the convolution.
+        Backward through ReLU (on the small array), then the pooling, to each window's
+        maximum, then the convolution; db is the sum of what reaches the convolution.
         """
         self._check_dout(dout)
         dpooled = np.greater(self._out, 0, out=np.empty_like(dout))
