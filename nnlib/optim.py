@@ -130,19 +130,18 @@ class SGD(Optimizer):
         tmp = st["tmp"]
         if self.weight_decay:
             np.multiply(p, self.weight_decay, out=tmp)
-            tmp += g  # g = grad + weight_decay * p
-        else:
-            tmp[...] = g
+            tmp += g
+            g = tmp  # g = grad + weight_decay * p
         if mu:
             v = st["v"]
             if st["step"] == 0:
-                v[...] = tmp  # v = g
+                v[...] = g  # v = g
             else:
                 v *= mu
-                v += tmp  # v = mu v + g
+                v += g  # v = mu v + g
         st["step"] += 1
         if mu and self.nesterov:  # d = g + mu v:  p = p - lr g - lr mu v
-            tmp *= self.lr
+            np.multiply(g, self.lr, out=tmp)
             p -= tmp
             np.multiply(v, self.lr * mu, out=tmp)
             p -= tmp
@@ -150,7 +149,7 @@ class SGD(Optimizer):
             np.multiply(v, self.lr, out=tmp)
             p -= tmp  # p = p - lr v
         else:
-            tmp *= self.lr
+            np.multiply(g, self.lr, out=tmp)
             p -= tmp  # p = p - lr g
         if mu and st["step"] % FLUSH_EVERY == 0:
             _flush_tiny(v, tmp)  # keep v out of denormals (see the module docstring)
