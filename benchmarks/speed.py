@@ -8,7 +8,7 @@ the report is the median epoch time of each and their ratio nnlib / PyTorch.
 
 Also measured: the MLPs' achieved GFLOP/s (6 * N * sum of D*M per epoch: 2 for the
 forward product, 4 for the two backward ones) against a large float32 GEMM's GFLOP/s on
-the same machine.
+the same machine, and each LeNet layer's median forward and backward time per batch.
 
 Usage:
     python benchmarks/speed.py [--epochs 5] [--batch-size 128] [--out benchmarks/results/speed.json]
@@ -172,6 +172,42 @@ def epoch_torch(model, opt, X, y, order, batch_size):
         opt.step()
 
 
+def layer_times(model, X, y, batch_size, batches=60, skip=10):
+    """Median milliseconds of each layer's forward and backward pass over training steps.
+
+    The steps are fit's (forward, loss, backward without dL/dX, SGD step); the first
+    ``skip`` are warm-up and not counted.
+    """
+    loss, opt = SoftmaxCrossEntropy(), SGD(lr=0.05, momentum=0.9)
+    params, grads = _step_buffers(model)
+    n = len(model.layers)
+    fwd, bwd = [[] for _ in range(n)], [[] for _ in range(n)]
+    for b in range(batches):
+        out = X[b * batch_size : (b + 1) * batch_size]
+        times_f, times_b = [], []
+        for layer in model.layers:
+            t = time.perf_counter()
+            out = layer.forward(out, training=True)
+            times_f.append(time.perf_counter() - t)
+        loss.forward(out, y[b * batch_size : (b + 1) * batch_size])
+        dout = loss.backward()
+        for i in reversed(range(n)):
+            t = time.perf_counter()
+            layer = model.layers[i]
+            dout = layer.backward(dout, input_grad=False) if i == 0 else layer.backward(dout)
+            times_b.append(time.perf_counter() - t)
+        opt.step(params, grads)
+        if b >= skip:
+            for i in range(n):
+                fwd[i].append(times_f[i])
+                bwd[i].append(times_b[n - 1 - i])
+    return [
+        {"layer": repr(layer), "forward_ms": 1e3 * statistics.median(f),
+         "backward_ms": 1e3 * statistics.median(g)}
+        for layer, f, g in zip(model.layers, fwd, bwd)
+    ]  # fmt: skip
+
+
 def compare(name, build, opt_name, X, y, epochs, batch_size):
     """Median epoch seconds of nnlib and torch on the same network, data and order."""
     model = build()
@@ -244,6 +280,11 @@ def main():
                             ("LeNet-5 CNN, ConvReLUPool", lambda: lenet(fused=True))]:  # fmt: skip
             row, _ = compare(name, build, "SGD+momentum", Xi, y, args.epochs, args.batch_size)
             report["results"].append(row)
+        # Where a training step's time goes, layer by layer, for both LeNet variants.
+        report["layer_times"] = {
+            "LeNet-5 CNN": layer_times(lenet(), Xi, y, args.batch_size),
+            "LeNet-5 CNN, ConvReLUPool": layer_times(lenet(fused=True), Xi, y, args.batch_size),
+        }
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
