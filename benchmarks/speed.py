@@ -9,7 +9,8 @@ the report is the median epoch time of each and their ratio nnlib / PyTorch.
 Also measured: the MLPs' achieved GFLOP/s (6 * N * sum of D*M per epoch: 2 for the
 forward product, 4 for the two backward ones) against a large float32 GEMM's GFLOP/s on
 the same machine, each LeNet layer's median forward and backward time per batch, and one
-optimizer step over the 784-512-256-10 MLP's parameters, whole arrays against blocks.
+optimizer step over the 784-512-256-10 MLP's parameters, whole arrays against blocks, and
+one element-wise pass with a Python float against a NumPy float64 scalar.
 
 Usage:
     python benchmarks/speed.py [--epochs 5] [--batch-size 128] [--out benchmarks/results/speed.json]
@@ -244,6 +245,27 @@ def optimizer_steps(sizes=(784, 512, 256, 10), steps=60, skip=10):
     return rows
 
 
+def scalar_pass(repeat=300, skip=30):
+    """Median microseconds of ``out = a * s`` over one optimizer block of float32 numbers,
+    for s a Python float and for s = np.float64 of the same value.
+
+    NumPy 2 takes a NumPy scalar's dtype at its word: float32 times np.float64 is computed
+    in float64, each number converted there and back. nnlib's optimizers therefore turn
+    every hyperparameter into a Python float (``float(self.lr)``), which keeps float32.
+    """
+    a = np.random.default_rng(0).standard_normal(optim.BLOCK, dtype=np.float32)
+    out = np.empty_like(a)
+    row = {"numbers": optim.BLOCK}
+    for label, s in [("python_float_us", 0.9), ("numpy_float64_us", np.float64(0.9))]:
+        times = [_timed(lambda s=s: np.multiply(a, s, out=out)) for _ in range(repeat)]
+        row[label] = 1e6 * statistics.median(times[skip:])
+    print(
+        f"float32 block of {optim.BLOCK:,} times a Python float {row['python_float_us']:.1f} us,"
+        f" times np.float64 {row['numpy_float64_us']:.1f} us"
+    )
+    return row
+
+
 def compare(name, build, opt_name, X, y, epochs, batch_size):
     """Median epoch seconds of nnlib and torch on the same network, data and order."""
     model = build()
@@ -302,6 +324,7 @@ def main():
     report["gemm_gflops"] = gemm_peak()
     print(f"{data.name}, {len(y)} images; float32 GEMM peak {report['gemm_gflops']:.1f} GFLOP/s")
     report["optimizer_steps"] = optimizer_steps()
+    report["scalar_pass"] = scalar_pass()
 
     for sizes in [(784, 256, 10), (784, 512, 256, 10)]:
         name = "MLP " + "-".join(map(str, sizes))

@@ -18,34 +18,45 @@ The update rules are exactly PyTorch's (``torch.optim``) for the optimizers of t
 names, so a reader who moves on gets the same trajectory. They come in increasing order of
 complexity: SGD (with momentum and Nesterov), AdaGrad, RMSProp, Adam, AdamW.
 
-Three details are about speed, not maths. The element-wise updates use NumPy's ``out=``
-and one scratch block (``tmp``) for intermediate results, so a step makes no temporary
-arrays; each rule's docstring gives the formula that the in-place lines compute. They run
-on one block of ``BLOCK`` numbers at a time (``_blocks``): Adam's 13 lines make 13 passes
-over its arrays, and for a 784-512-256-10 network (535k parameters, 2.1 MB per array)
-those arrays do not fit in the processor's fast cache together, so every pass would fetch
-them again from slower memory; a block of each stays in the cache for all 13. The numbers
-are the same, element by element, and the speed page ("How fast is nnlib?") measures the
-gain. And the
-running averages of squared gradients are kept at or above ``TINY = 1e-30``: float32
-numbers below about 1.2e-38 are *denormal*, and x86 processors compute with them up to a
-hundred times more slowly. A weight whose gradient is zero for a while (a dead ReLU unit)
-would otherwise decay its average into that range and slow every step down. The floor
-changes no result measurably: sqrt(1e-30) = 1e-15 is far below every eps. The signed
-averages (SGD's velocity, Adam's first moment) decay the same way, and cannot be floored,
-so every ``FLUSH_EVERY`` steps their entries smaller than ``TINY`` are set to 0 (they move
-no weight: lr * 1e-30 is nothing). Measured on a 784-512-256-10 network whose momentum
-buffers had gone 30-75 % denormal: an epoch took 3.4 s instead of 1.5 s with SGD and
-momentum; one multiply over 535k float32 numbers takes 0.06 ms, or 2.3 ms when a third of
-them are denormal.
+Four details are about speed, not maths.
+
+- The element-wise updates use NumPy's ``out=`` and one scratch block (``tmp``) for
+  intermediate results, so a step makes no temporary arrays; each rule's docstring gives
+  the formula that the in-place lines compute.
+- Every number that meets an array is a Python ``float`` (``float(self.lr)``, and
+  ``math.sqrt``, not ``np.sqrt``, for Adam's bias correction). NumPy 2 takes a NumPy
+  scalar such as ``np.float64(0.1)`` at its word: ``float32_array += np.float64(x)``
+  computes in float64 and converts every number back, 5-6 times slower than
+  ``+= 0.1``, which stays in float32.
+- They run on one block of ``BLOCK`` numbers at a time (``_blocks``): Adam's 12 lines make
+  12 passes over its arrays, and for a 784-512-256-10 network (535k parameters, 2.1 MB
+  per array) those arrays do not fit in the processor's fast cache together, so every
+  pass would fetch them again from slower memory; a block of each stays in the cache for
+  all 12. The numbers are the same, element by element, and the speed page ("How fast is
+  nnlib?") measures the gain.
+- Float32 numbers below about 1.2e-38 are *denormal*, and x86 processors compute with
+  them up to a hundred times more slowly. A weight whose gradient is zero for a while (a
+  dead ReLU unit) would decay its running averages into that range and slow every step
+  down. So every ``FLUSH_EVERY`` steps the averages of squared gradients are raised to at
+  least ``TINY = 1e-30``, and the signed averages (SGD's velocity, Adam's first moment),
+  which cannot be floored, have their entries smaller than ``TINY`` set to 0. Neither
+  changes a result measurably: sqrt(1e-30) = 1e-15 is far below every eps, and lr * 1e-30
+  moves no weight. Between two of these steps an average shrinks by at most its decay
+  rate to the 15th power (0.999^15 for Adam), nowhere near the 1e-8 that takes 1e-30 down
+  to a denormal. Measured on a 784-512-256-10 network whose momentum buffers had gone
+  30-75 % denormal: an epoch took 3.4 s instead of 1.5 s with SGD and momentum; one
+  multiply over 535k float32 numbers takes 0.06 ms, or 2.3 ms when a third of them are
+  denormal.
 """
+
+import math
 
 import numpy as np
 
 __all__ = ["SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"]
 
 TINY = 1e-30  # floor for averages of squared gradients: keeps float32 out of denormals
-FLUSH_EVERY = 16  # steps between flushes of tiny momentum entries to 0
+FLUSH_EVERY = 16  # steps between raising tiny squared averages to TINY and flushing momenta
 BLOCK = 1 << 16  # numbers per block of an update: 256 kB per float32 array, cache-sized
 
 
@@ -152,15 +163,15 @@ class SGD(Optimizer):
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
 
     def update(self, key, param, grad):
-        mu = self.momentum
+        mu, lr, wd = float(self.momentum), float(self.lr), float(self.weight_decay)
         st = self._state(key, param, "v") if mu else self._state(key, param)
         st["step"] += 1
         first, flush = st["step"] == 1, mu and st["step"] % FLUSH_EVERY == 0
         # The same lines on one cache-sized block at a time (see the module docstring);
         # without momentum there is no v, and g stands in for it, unused.
         for p, g, v, tmp in _blocks(param, grad, st["v"] if mu else grad):
-            if self.weight_decay:
-                np.multiply(p, self.weight_decay, out=tmp)
+            if wd:
+                np.multiply(p, wd, out=tmp)
                 tmp += g
                 g = tmp  # g = grad + weight_decay * p
             if mu:
@@ -170,15 +181,15 @@ class SGD(Optimizer):
                     v *= mu
                     v += g  # v = mu v + g
             if mu and self.nesterov:  # d = g + mu v:  p = p - lr g - lr mu v
-                np.multiply(g, self.lr, out=tmp)
+                np.multiply(g, lr, out=tmp)
                 p -= tmp
-                np.multiply(v, self.lr * mu, out=tmp)
+                np.multiply(v, lr * mu, out=tmp)
                 p -= tmp
             elif mu:
-                np.multiply(v, self.lr, out=tmp)
+                np.multiply(v, lr, out=tmp)
                 p -= tmp  # p = p - lr v
             else:
-                np.multiply(g, self.lr, out=tmp)
+                np.multiply(g, lr, out=tmp)
                 p -= tmp  # p = p - lr g
             if flush:
                 _flush_tiny(v, tmp)  # keep v out of denormals (see the module docstring)
@@ -201,14 +212,16 @@ class AdaGrad(Optimizer):
     def update(self, key, param, grad):
         st = self._state(key, param, "s")
         st["step"] += 1
+        lr, eps, floor = float(self.lr), float(self.eps), st["step"] % FLUSH_EVERY == 0
         for p, g, s, tmp in _blocks(param, grad, st["s"]):  # cache-sized blocks, tmp: scratch
             np.multiply(g, g, out=tmp)
             s += tmp  # s = s + g^2
-            np.maximum(s, TINY, out=s)
+            if floor:
+                np.maximum(s, TINY, out=s)  # keep s out of denormals
             np.sqrt(s, out=tmp)
-            tmp += self.eps
+            tmp += eps
             np.divide(g, tmp, out=tmp)  # g / (sqrt(s) + eps)
-            tmp *= self.lr
+            tmp *= lr
             p -= tmp
 
 
@@ -231,16 +244,19 @@ class RMSProp(Optimizer):
     def update(self, key, param, grad):
         st = self._state(key, param, "s")
         st["step"] += 1
+        lr, eps, floor = float(self.lr), float(self.eps), st["step"] % FLUSH_EVERY == 0
+        alpha = float(self.alpha)
         for p, g, s, tmp in _blocks(param, grad, st["s"]):  # cache-sized blocks, tmp: scratch
-            s *= self.alpha
+            s *= alpha
             np.multiply(g, g, out=tmp)
-            tmp *= 1 - self.alpha
+            tmp *= 1 - alpha
             s += tmp  # s = alpha s + (1 - alpha) g^2
-            np.maximum(s, TINY, out=s)
+            if floor:
+                np.maximum(s, TINY, out=s)  # keep s out of denormals
             np.sqrt(s, out=tmp)
-            tmp += self.eps
+            tmp += eps
             np.divide(g, tmp, out=tmp)  # g / (sqrt(s) + eps)
-            tmp *= self.lr
+            tmp *= lr
             p -= tmp
 
 
@@ -264,13 +280,15 @@ class Adam(Optimizer):
         self.betas, self.eps = tuple(betas), eps
 
     def update(self, key, param, grad):
-        b1, b2 = self.betas
+        b1, b2 = map(float, self.betas)
         st = self._state(key, param, "m", "v")
         st["step"] += 1
         t = st["step"]
         # lr m_hat / (sqrt(v_hat) + eps) = (lr c2 / c1) m / (sqrt(v) + eps c2), with the bias
         # corrections c1 = 1 - b1^t and c2 = sqrt(1 - b2^t) moved onto scalars.
-        c1, c2 = 1 - b1**t, np.sqrt(1 - b2**t)
+        c1, c2 = 1 - b1**t, math.sqrt(1 - b2**t)
+        eps, scale = float(self.eps * c2), float(self.lr * c2 / c1)  # Python floats (docstring)
+        flush = t % FLUSH_EVERY == 0
         # The same lines on one cache-sized block at a time (see the module docstring);
         # tmp is a scratch block for intermediate results.
         for p, g, m, v, tmp in _blocks(param, grad, st["m"], st["v"]):
@@ -281,13 +299,14 @@ class Adam(Optimizer):
             np.multiply(g, g, out=tmp)
             tmp *= 1 - b2
             v += tmp  # v = b2 v + (1 - b2) g^2
-            np.maximum(v, TINY, out=v)
+            if flush:
+                np.maximum(v, TINY, out=v)  # keep v out of denormals (module docstring)
             np.sqrt(v, out=tmp)
-            tmp += self.eps * c2
+            tmp += eps
             np.divide(m, tmp, out=tmp)
-            tmp *= self.lr * c2 / c1
+            tmp *= scale
             p -= tmp
-            if t % FLUSH_EVERY == 0:
+            if flush:
                 _flush_tiny(m, tmp)  # keep m out of denormals (see the module docstring)
 
 
@@ -305,5 +324,5 @@ class AdamW(Adam):
         self.weight_decay = weight_decay
 
     def update(self, key, p, g):
-        p *= 1 - self.lr * self.weight_decay
+        p *= 1 - float(self.lr * self.weight_decay)
         super().update(key, p, g)

@@ -196,7 +196,11 @@ def test_trajectories_equal_pytorch(name, kwargs):
 
 @pytest.mark.parametrize("name", ["AdaGrad", "RMSProp", "Adam", "AdamW"])
 def test_no_denormals_and_still_pytorch_in_float32(name):
-    """Gradients that die out: the floor keeps v normal, and the path stays PyTorch's."""
+    """Gradients that die out: the floor keeps v normal, and the path stays PyTorch's.
+
+    The floor is applied every FLUSH_EVERY steps; in between, the moment may dip below
+    TINY, but not by the 1e-8 that would take it into the denormal range.
+    """
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(5)
     kwargs = {"lr": 0.01}
@@ -216,11 +220,15 @@ def test_no_denormals_and_still_pytorch_in_float32(name):
         opt.step(ours, {"w": g})
         theirs.grad = torch.tensor(g)
         topt.step()
-    state = opt.state["w"]
-    moment = state["v"] if "v" in state else state["s"]
-    assert moment.dtype == np.float32
-    assert moment.min() >= optim.TINY, "the second-moment estimate went below the floor"
-    assert np.all(moment >= np.finfo(np.float32).smallest_normal), "denormals in the state"
+        state = opt.state["w"]
+        moment = state["v"] if "v" in state else state["s"]
+        assert moment.dtype == np.float32
+        step = i + 1
+        if step % optim.FLUSH_EVERY == 0:
+            assert moment.min() >= optim.TINY, f"step {step}: the moment is below the floor"
+        if step >= optim.FLUSH_EVERY:  # from the first floor on, never denormal
+            smallest = np.finfo(np.float32).smallest_normal
+            assert np.all(moment >= smallest), f"step {step}: denormals in the state"
     np.testing.assert_allclose(ours["w"], theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
@@ -320,3 +328,25 @@ def test_lr_attribute_changes_the_next_step():
     opt.lr = 0.01
     opt.step(p, {"w": np.array([1.0])})
     assert p["w"][0] == pytest.approx(-0.11, rel=1e-14)
+
+
+@pytest.mark.parametrize("name", ["SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"])
+def test_numpy_scalar_hyperparameters_keep_float32_arithmetic(name):
+    """lr = np.float64(0.01) (from np.logspace, say) gives the numbers of lr = 0.01.
+
+    NumPy 2 would compute float32 array op np.float64 scalar in float64 (5-6 times slower,
+    and rounded differently); the optimizers turn every hyperparameter into a Python float.
+    """
+    kwargs = {"SGD": {"momentum": 0.9, "weight_decay": 1e-3}, "AdamW": {"weight_decay": 0.1}}
+    rng = np.random.default_rng(7)
+    p0 = rng.standard_normal(4096).astype(np.float32)
+    grads = [rng.standard_normal(4096).astype(np.float32) for _ in range(20)]
+    finals = []
+    for lr in (0.01, np.float64(0.01)):
+        extra = {k: np.float64(v) for k, v in kwargs.get(name, {}).items()}
+        opt, params = getattr(optim, name)(lr=lr, **extra), {"w": p0.copy()}
+        for g in grads:
+            opt.step(params, {"w": g})
+        assert params["w"].dtype == np.float32
+        finals.append(params["w"])
+    np.testing.assert_array_equal(finals[0], finals[1])
