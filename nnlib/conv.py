@@ -10,9 +10,11 @@ Two implementations of the same maths, kept side by side and tested equal:
   derivation of Chapter 6 line by line. Slow, and meant to be read.
 - ``conv2d_forward_im2col`` / ``conv2d_backward_im2col``: ``im2col`` copies every
   receptive field into a column so that the whole layer is one matrix product; ``col2im``
-  adds the columns' gradients back into the image. ``Conv2D`` uses this one.
+  adds the columns' gradients back into the image. ``Conv2D`` uses this one, or the same
+  products over slices of the columns (``conv2d_forward_sliced``, see below).
 
-Two choices make the layers fast without changing a number (Chapter 6, "Making it fast"):
+Three choices make the layers fast without changing a number (Chapter 6, "Making it
+fast"):
 
 - Storage order. The arrays the layers return have the shape (N, C, H, W), but in memory
   the image index n varies fastest, as if stored (C, H, W, N): "batch-last". That is the
@@ -21,9 +23,18 @@ Two choices make the layers fast without changing a number (Chapter 6, "Making i
   of any (N, C, H, W) array; only ``x.strides`` shows the difference.
 - ``ConvReLUPool``: Conv2D, ReLU and MaxPool2D as one layer that pools before it adds
   the bias and applies ReLU, on a 4x smaller array.
+- Columns in slices, for layers with few filters. With F filters the product does only
+  2F multiply-adds per number of the im2col matrix, so for F = 6 (LeNet's first layer)
+  its time goes to writing the matrix (10 MB for a batch of 128) to memory and reading
+  it back, in the forward pass and again in the backward pass. ``conv2d_forward_sliced``
+  builds the columns of a few output rows at a time in a small buffer and multiplies
+  them while they are in the processor's cache; the backward pass builds each slice
+  again instead of keeping the matrix. ``Conv2D`` does this when it has fewer than
+  ``KEEP_COLUMNS_FROM`` filters (argument ``keep_columns``).
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .layers import Layer, _as_rng
 
@@ -35,6 +46,8 @@ __all__ = [
     "col2im",
     "conv2d_forward_im2col",
     "conv2d_backward_im2col",
+    "conv2d_forward_sliced",
+    "conv2d_backward_sliced",
     "Conv2D",
     "MaxPool2D",
     "ConvReLUPool",
@@ -165,31 +178,37 @@ def _sum_of_products(a, b, chunk=4096):
     return out
 
 
+def _windows(x, HH, WW, stride=1, padding=0):
+    """Every HH x WW window of x at once, as a view: no copy, only strides.
+
+    x: (N, C, H, W). Returns an array of shape (C, HH, WW, H_out, W_out, N) whose element
+    [c, p, q, i, j, n] is xp[n, c, i s + p, j s + q], where xp is x zero-padded and s the
+    stride: pixel (p, q) of the window of output position (i, j), in image n.
+    """
+    xt = _batch_last(x)  # (C, H, W, N)
+    if padding:
+        xt = np.pad(xt, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    # (C, H', W', N, HH, WW): the window whose top-left corner is each pixel, stride 1.
+    windows = sliding_window_view(xt, (HH, WW), axis=(1, 2))[:, ::stride, ::stride]
+    return windows.transpose(0, 4, 5, 1, 2, 3)
+
+
 def im2col(x, HH, WW, stride=1, padding=0):
     """Copy every HH x WW receptive field of x into a column.
 
     x: (N, C, H, W). Returns cols of shape (C * HH * WW, H_out * W_out * N): row (c, p, q)
     holds xp[n, c, i s + p, j s + q] for every output position (i, j) of every image n.
-    Built from HH * WW slice copies, one per kernel offset (p, q): each is a strided view
-    of the padded image, so no Python loop runs over positions.
+    ``_windows`` views all the windows at once (``sliding_window_view``, only strides);
+    one reshape copies them into the matrix, and no Python loop runs over positions.
 
     The image index n varies fastest along a row, a choice made for speed only: with the
-    images as (C, H, W, N) (free for a batch-last x, else one transpose), each slice copy
-    moves runs of W_out * N contiguous numbers instead of short rows of W_out (measured
-    on LeNet's second convolution, batch of 128: forward 1.9 -> 1.6 ms, backward 4.6 ->
+    images as (C, H, W, N) (free for a batch-last x, else one transpose), the copy moves
+    runs of W_out * N contiguous numbers instead of short rows of W_out (measured on
+    LeNet's second convolution, batch of 128: forward 1.9 -> 1.6 ms, backward 4.6 ->
     2.9 ms, against the order (n, i, j)).
     """
-    N, C, H, W = x.shape
-    H_out = conv_output_size(H, HH, stride, padding)
-    W_out = conv_output_size(W, WW, stride, padding)
-    xt = _batch_last(x)  # (C, H, W, N)
-    if padding:
-        xt = np.pad(xt, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-    cols = np.empty((C, HH, WW, H_out, W_out, N), dtype=x.dtype)
-    for p in range(HH):
-        for q in range(WW):
-            cols[:, p, q] = xt[:, p : p + stride * H_out : stride, q : q + stride * W_out : stride]
-    return cols.reshape(C * HH * WW, H_out * W_out * N)
+    windows = _windows(x, HH, WW, stride, padding)  # (C, HH, WW, H_out, W_out, N)
+    return windows.reshape(x.shape[1] * HH * WW, -1)  # a strided view: reshape copies
 
 
 def col2im(dcols, x_shape, HH, WW, stride=1, padding=0):
@@ -232,23 +251,94 @@ def conv2d_forward_im2col(x, W, b, stride=1, padding=0):
     return out, cols
 
 
-def conv2d_backward_im2col(dout, cols, x_shape, W, stride=1, padding=0, input_grad=True):
+def conv2d_backward_im2col(
+    dout, cols, x_shape, W, stride=1, padding=0, input_grad=True, bias_grad=True
+):  # fmt: skip
     """Gradients by two matrix products and col2im. Returns (dx, dW, db).
 
     dout: (N, F, H_out, W_out); cols: im2col(x), (C HH WW, H_out W_out N);
     x_shape: (N, C, H, W); W: (F, C, HH, WW).
-    dW = dout_mat cols^T, dcols = W_mat^T dout_mat, dx = col2im(dcols).
-    ``input_grad=False`` skips dx (returned as None).
+    dW = dout_mat cols^T, db = the sum of dout over everything but F, dcols = W_mat^T
+    dout_mat, dx = col2im(dcols). ``input_grad=False`` skips dx and ``bias_grad=False``
+    skips db (each then returned as None).
     """
     F, C, HH, WW = W.shape
     dout_mat = _batch_last(dout).reshape(F, -1)  # (F, H_out W_out N), as cols
     dW = _sum_of_products(cols, dout_mat).T.reshape(W.shape)
-    db = dout_mat.sum(axis=1)
+    db = dout_mat.sum(axis=1) if bias_grad else None
     if not input_grad:
         return None, dW, db
     dcols = W.reshape(F, -1).T @ dout_mat
     dx = col2im(dcols, x_shape, HH, WW, stride, padding)
     return dx, dW, db
+
+
+SLICE = 4096  # im2col columns per slice in conv2d_forward_sliced / backward_sliced
+
+
+def _column_slices(windows):
+    """Yield (rows, cols): a few output rows and their im2col columns, about SLICE of them.
+
+    windows: ``_windows(x, ...)``, (C, HH, WW, H_out, W_out, N). ``rows`` is a slice of
+    output rows i, and ``cols`` is the part of ``im2col(x)`` that belongs to them, the
+    matrix (C HH WW, rows W_out N), copied into one small buffer that every slice reuses,
+    so it stays in the processor's cache. (NumPy's OpenBLAS also multiplies a matrix of
+    few rows 1.5-4x faster per column in slices of a few thousand columns than whole.)
+    """
+    C, HH, WW, H_out, W_out, N = windows.shape
+    step = max(1, SLICE // (W_out * N))  # output rows per slice
+    buffer = np.empty(C * HH * WW * min(step, H_out) * W_out * N, dtype=windows.dtype)
+    for i in range(0, H_out, step):
+        rows = slice(i, min(i + step, H_out))
+        cols = buffer[: C * HH * WW * (rows.stop - i) * W_out * N]
+        cols = cols.reshape(C, HH, WW, rows.stop - i, W_out, N)
+        cols[...] = windows[:, :, :, rows]
+        yield rows, cols.reshape(C * HH * WW, -1)
+
+
+def conv2d_forward_sliced(x, W, b, stride=1, padding=0):
+    """``conv2d_forward_im2col``'s output, from its product in slices. Returns out only.
+
+    x: (N, C, H, W); W: (F, C, HH, WW); b: (F,), or None for no bias. out: (N, F, H_out,
+    W_out), stored batch-last. Each slice of columns (``_column_slices``) is multiplied by
+    W reshaped to (F, C HH WW) into its own output rows. The whole im2col matrix is never
+    built, so the backward pass needs only x.
+    """
+    F, C, HH, WW = W.shape
+    _check_input("conv2d_forward_sliced", x, C, HH, WW, padding)
+    windows = _windows(x, HH, WW, stride, padding)  # (C, HH, WW, H_out, W_out, N)
+    _, _, _, H_out, W_out, N = windows.shape
+    W_mat = W.reshape(F, -1)
+    out = np.empty((F, H_out, W_out, N), dtype=np.result_type(x, W))
+    for rows, cols in _column_slices(windows):
+        np.matmul(W_mat, cols, out=out[:, rows].reshape(F, -1))
+    if b is not None:  # ConvReLUPool adds its bias after pooling
+        out += b[:, None, None, None]
+    return out.transpose(3, 0, 1, 2)  # (N, F, H_out, W_out)
+
+
+def conv2d_backward_sliced(
+    dout, x, W, stride=1, padding=0, input_grad=True, bias_grad=True
+):  # fmt: skip
+    """Gradients of ``conv2d_forward_sliced``. Returns (dx, dW, db).
+
+    The same as ``conv2d_backward_im2col``, with dW = dout_mat cols^T summed over the
+    slices of columns, each built again from x while it is needed.
+    """
+    F, C, HH, WW = W.shape
+    dout_t = _batch_last(dout)  # (F, H_out, W_out, N), ordered as the columns
+    dW_t = np.zeros((C * HH * WW, F), dtype=np.result_type(dout, x))  # dW^T
+    for rows, cols in _column_slices(_windows(x, HH, WW, stride, padding)):
+        dW_t += cols @ dout_t[:, rows].reshape(F, -1).T
+    dout_mat = dout_t.reshape(F, -1)
+    db = dout_mat.sum(axis=1) if bias_grad else None
+    if not input_grad:
+        return None, dW_t.T.reshape(W.shape), db
+    dx = col2im(W.reshape(F, -1).T @ dout_mat, x.shape, HH, WW, stride, padding)
+    return dx, dW_t.T.reshape(W.shape), db
+
+
+KEEP_COLUMNS_FROM = 16  # Conv2D keeps its im2col matrix from this many filters on
 
 
 def _pair(k, name):
@@ -269,6 +359,10 @@ class Conv2D(Layer):
         stride, padding: step between windows and zeros added on every side.
         rng: seed or ``numpy.random.Generator`` for the initial weights.
         dtype: parameter dtype (float32 by default; gradient checks use float64).
+        keep_columns: keep the im2col matrix from the forward pass for the backward pass
+            (``conv2d_forward_im2col``), or build it in slices, twice
+            (``conv2d_forward_sliced``). The numbers are the same; only the speed
+            differs. None (the default): keep it when F >= ``KEEP_COLUMNS_FROM``.
 
     Parameters: ``W`` of shape (F, C, HH, WW), He-initialised with standard deviation
     sqrt(2 / (C HH WW)) (each output sums C HH WW inputs), and ``b`` of shape (F,), zeros.
@@ -279,7 +373,7 @@ class Conv2D(Layer):
 
     def __init__(
         self, in_channels, out_channels, kernel_size, *, stride=1, padding=0, rng=None,
-        dtype=np.float32,
+        dtype=np.float32, keep_columns=None,
     ):  # fmt: skip
         super().__init__()
         HH, WW = _pair(kernel_size, "Conv2D")
@@ -294,6 +388,9 @@ class Conv2D(Layer):
         W = _as_rng(rng).standard_normal((out_channels, in_channels, HH, WW)) * std
         self.params = {"W": W.astype(dtype), "b": np.zeros(out_channels, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        if keep_columns is None:
+            keep_columns = out_channels >= KEEP_COLUMNS_FROM
+        self.keep_columns = bool(keep_columns)
         self._cols = None
 
     def __repr__(self):
@@ -315,16 +412,32 @@ class Conv2D(Layer):
             conv_output_size(W, WW, self.stride, self.padding),
         )
 
+    def _convolve(self, x, b):
+        """The convolution of x with W, plus b (None: no bias), by the chosen method."""
+        W, s, P = self.params["W"], self.stride, self.padding
+        self._x = x
+        if self.keep_columns:
+            out, self._cols = conv2d_forward_im2col(x, W, b, s, P)
+        else:
+            out, self._cols = conv2d_forward_sliced(x, W, b, s, P), None
+        return out
+
+    def _convolve_backward(self, dout, input_grad, bias_grad):
+        """(dx, dW, db) of the last ``_convolve``, by the same method."""
+        W, s, P = self.params["W"], self.stride, self.padding
+        if self.keep_columns:
+            return conv2d_backward_im2col(
+                dout, self._cols, self._x.shape, W, s, P, input_grad, bias_grad
+            )
+        return conv2d_backward_sliced(dout, self._x, W, s, P, input_grad, bias_grad)
+
     def forward(self, x, training=False):
-        """x: (N, C, H, W) -> out: (N, F, H_out, W_out), by im2col and one matrix product.
+        """x: (N, C, H, W) -> out: (N, F, H_out, W_out), by im2col and matrix products.
 
         out is stored batch-last: it is the product itself, viewed as (N, F, H_out, W_out).
         """
         _check_input(repr(self), x, self.in_channels, *self.kernel_size, self.padding)
-        p = self.params
-        out, self._cols = conv2d_forward_im2col(x, p["W"], p["b"], self.stride, self.padding)
-        self._x = x
-        return out
+        return self._convolve(x, self.params["b"])
 
     def backward(self, dout, input_grad=True):
         """dout: (N, F, H_out, W_out) -> dx: (N, C, H, W). Fills grads["W"], grads["b"].
@@ -333,10 +446,7 @@ class Conv2D(Layer):
         needs it.
         """
         self._check_dout(dout)
-        W = self.params["W"]
-        dx, dW, db = conv2d_backward_im2col(
-            dout, self._cols, self._x.shape, W, self.stride, self.padding, input_grad
-        )
+        dx, dW, db = self._convolve_backward(dout, input_grad, bias_grad=True)
         self.grads["W"][...] = dW
         self.grads["b"][...] = db
         return dx
@@ -444,11 +554,11 @@ class ConvReLUPool(Conv2D):
 
     def __init__(
         self, in_channels, out_channels, kernel_size, *, pool=2, stride=1, padding=0,
-        rng=None, dtype=np.float32,
+        rng=None, dtype=np.float32, keep_columns=None,
     ):  # fmt: skip
         super().__init__(
             in_channels, out_channels, kernel_size, stride=stride, padding=padding, rng=rng,
-            dtype=dtype,
+            dtype=dtype, keep_columns=keep_columns,
         )  # fmt: skip
         self.pooling = MaxPool2D(pool)
 
@@ -463,11 +573,11 @@ class ConvReLUPool(Conv2D):
     def forward(self, x, training=False):
         """x: (N, C, H, W) -> relu(maxpool(conv(x) without bias) + b)."""
         _check_input(repr(self), x, self.in_channels, *self.kernel_size, self.padding)
-        z, self._cols = conv2d_forward_im2col(x, self.params["W"], None, self.stride, self.padding)
+        z = self._convolve(x, None)  # no bias yet
         pooled = self.pooling.forward(z)  # kept by the pooling for its backward
         out = np.add(pooled, self.params["b"][:, None, None])
         np.maximum(out, 0, out=out)
-        self._x, self._out = x, out
+        self._out = out
         return out
 
     def backward(self, dout, input_grad=True):
@@ -480,10 +590,9 @@ class ConvReLUPool(Conv2D):
         dpooled = np.greater(self._out, 0, out=np.empty_like(dout))
         dpooled *= dout
         dz = self.pooling.backward(dpooled)
-        dx, dW, db = conv2d_backward_im2col(
-            dz, self._cols, self._x.shape, self.params["W"], self.stride, self.padding,
-            input_grad,
-        )  # fmt: skip
+        dx, dW, _ = self._convolve_backward(dz, input_grad, bias_grad=False)
         self.grads["W"][...] = dW
-        self.grads["b"][...] = db  # the sum of dz, which holds every entry of dpooled once
+        # db: the bias was added after pooling, so its gradient sums dpooled, pool * pool
+        # times smaller than dz (whose entries are those of dpooled, each once, and zeros).
+        self.grads["b"][...] = _batch_last(dpooled).reshape(self.out_channels, -1).sum(axis=1)
         return dx

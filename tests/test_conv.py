@@ -1,5 +1,7 @@
 """Tests of nnlib.conv: gradients, naive == im2col, agreement with PyTorch, error messages."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -11,8 +13,10 @@ from nnlib.conv import (
     col2im,
     conv2d_backward_im2col,
     conv2d_backward_naive,
+    conv2d_backward_sliced,
     conv2d_forward_im2col,
     conv2d_forward_naive,
+    conv2d_forward_sliced,
     conv_output_size,
     im2col,
 )
@@ -42,10 +46,12 @@ def case_id(case):
     return "-".join(str(part) for part in case)
 
 
+@pytest.mark.parametrize("keep_columns", [True, False], ids=["keep", "slices"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
-def test_conv2d_gradients(case):
+def test_conv2d_gradients(case, keep_columns):
     shape, F, k, stride, padding = case
-    layer = Conv2D(shape[1], F, k, stride=stride, padding=padding, rng=0, dtype=np.float64)
+    layer = Conv2D(shape[1], F, k, stride=stride, padding=padding, rng=0, dtype=np.float64,
+                   keep_columns=keep_columns)  # fmt: skip
     layer.params["b"][...] = np.random.default_rng(1).standard_normal(F)
     x = np.random.default_rng(2).standard_normal(shape)
     assert check_layer(layer, x, rng=3) < 1e-6
@@ -90,15 +96,18 @@ FUSED_CASES = [
 ]
 
 
+@pytest.mark.parametrize("keep_columns", [True, False], ids=["keep", "slices"])
 @pytest.mark.parametrize("case", FUSED_CASES, ids=case_id)
-def test_conv_relu_pool_equals_the_three_layers(case):
+def test_conv_relu_pool_equals_the_three_layers(case, keep_columns):
     """Same function, same gradients: pooling before bias and ReLU changes nothing."""
     shape, F, k, stride, padding, pool = case
     rng = np.random.default_rng(10)
     fused = Sequential([ConvReLUPool(shape[1], F, k, pool=pool, stride=stride,
-                                     padding=padding, rng=0, dtype=np.float64)])  # fmt: skip
+                                     padding=padding, rng=0, dtype=np.float64,
+                                     keep_columns=keep_columns)])  # fmt: skip
     layers = Sequential([Conv2D(shape[1], F, k, stride=stride, padding=padding, rng=0,
-                                dtype=np.float64), ReLU(), MaxPool2D(pool)])  # fmt: skip
+                                dtype=np.float64, keep_columns=not keep_columns), ReLU(),
+                         MaxPool2D(pool)])  # fmt: skip
     assert np.array_equal(fused.flat_params, layers.flat_params)  # same rng, same weights
     b = rng.standard_normal(F) * 0.5
     fused.layers[0].params["b"][...] = layers.layers[0].params["b"][...] = b
@@ -113,10 +122,12 @@ def test_conv_relu_pool_equals_the_three_layers(case):
 
 
 def test_conv_relu_pool_gradients_and_errors():
-    layer = ConvReLUPool(2, 3, 3, pool=2, padding=1, rng=0, dtype=np.float64)
-    layer.params["b"][...] = [0.3, -0.2, 0.1]
     x = np.random.default_rng(11).standard_normal((2, 2, 6, 8))
-    assert check_layer(layer, x, rng=12) < 1e-6
+    for keep_columns in (True, False):
+        layer = ConvReLUPool(2, 3, 3, pool=2, padding=1, rng=0, dtype=np.float64,
+                             keep_columns=keep_columns)  # fmt: skip
+        layer.params["b"][...] = [0.3, -0.2, 0.1]
+        assert check_layer(layer, x, rng=12) < 1e-6
     assert repr(layer) == "ConvReLUPool(2, 3, 3, padding=1, pool=2)"
     with pytest.raises(ValueError, match=r"ConvReLUPool\(2, 3, 3, padding=1, pool=2\).*"
                        r"2 input channels.*\(2, 1, 6, 8\)"):  # fmt: skip
@@ -152,6 +163,46 @@ def test_sum_of_products_is_a_matmul():
     a, b = rng.standard_normal((7, 10_000)), rng.standard_normal((3, 10_000))
     assert rel_error(_sum_of_products(a, b, chunk=4096), a @ b.T) < 1e-12
     assert rel_error(_sum_of_products(a[:, :5], b[:, :5]), a[:, :5] @ b[:, :5].T) < 1e-12
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
+@pytest.mark.parametrize("rows_per_slice", [1, 2, None])
+def test_sliced_and_im2col_agree(case, rows_per_slice, monkeypatch):
+    """The products over slices of output rows (one row, two with a ragged last slice,
+    all at once) give the whole-matrix im2col numbers, forward and backward."""
+    from nnlib import conv
+
+    shape, F, k, stride, padding = case
+    rng = np.random.default_rng(15)
+    HH, WW = (k, k) if np.isscalar(k) else k
+    x, W, b = (rng.standard_normal(shape), rng.standard_normal((F, shape[1], HH, WW)),
+               rng.standard_normal(F))  # fmt: skip
+    out, cols = conv2d_forward_im2col(x, W, b, stride, padding)
+    if rows_per_slice is not None:
+        W_out = out.shape[3]
+        monkeypatch.setattr(conv, "SLICE", rows_per_slice * W_out * shape[0])
+    assert rel_error(conv2d_forward_sliced(x, W, b, stride, padding), out) < 1e-12
+    dout = rng.standard_normal(out.shape)
+    whole = conv2d_backward_im2col(dout, cols, x.shape, W, stride, padding)
+    sliced = conv2d_backward_sliced(dout, x, W, stride, padding)
+    for name, g1, g2 in zip(["dx", "dW", "db"], whole, sliced):
+        assert g1.shape == g2.shape, name
+        assert rel_error(g1, g2) < 1e-12, name
+    dx, dW, db = conv2d_backward_sliced(dout, x, W, stride, padding, False, bias_grad=False)
+    assert dx is None and db is None and rel_error(dW, whole[1]) < 1e-12
+
+
+def test_few_filters_build_the_columns_in_slices_many_keep_them():
+    """The default: below KEEP_COLUMNS_FROM filters the layer keeps no im2col matrix."""
+    from nnlib.conv import KEEP_COLUMNS_FROM
+
+    x = np.random.default_rng(16).random((2, 1, 8, 8), dtype=np.float32)
+    few, many = Conv2D(1, KEEP_COLUMNS_FROM - 1, 3), Conv2D(1, KEEP_COLUMNS_FROM, 3)
+    assert not few.keep_columns and many.keep_columns
+    few.forward(x), many.forward(x)
+    assert few._cols is None and many._cols.shape == (9, 6 * 6 * 2)
+    assert Conv2D(1, 2, 3, keep_columns=True).keep_columns
+    assert not ConvReLUPool(1, 32, 3, keep_columns=False).keep_columns
 
 
 def test_naive_backward_is_the_gradient():
@@ -241,8 +292,9 @@ def test_conv_and_pool_match_torch():
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     rng = np.random.default_rng(9)
-    for shape, n_filters, k, stride, padding in CONV_CASES:
-        layer = Conv2D(shape[1], n_filters, k, stride=stride, padding=padding, rng=0)
+    for (shape, n_filters, k, stride, padding), keep in itertools.product(CONV_CASES, [0, 1]):
+        layer = Conv2D(shape[1], n_filters, k, stride=stride, padding=padding, rng=0,
+                       keep_columns=keep)  # fmt: skip
         layer.params["b"][...] = rng.standard_normal(n_filters)
         x = rng.standard_normal(shape).astype(np.float32)
         xt = torch.tensor(x, requires_grad=True)
