@@ -86,6 +86,15 @@ def _flush_tiny(a, scratch):
     a *= scratch >= TINY
 
 
+def _rms_step(p, g, s, tmp, lr, eps):
+    """p <- p - lr * g / (sqrt(s) + eps), in place (tmp: scratch): AdaGrad's and RMSProp's."""
+    np.sqrt(s, out=tmp)
+    tmp += eps
+    np.divide(g, tmp, out=tmp)
+    tmp *= lr
+    p -= tmp
+
+
 def _positive(owner, name, value):
     if not value > 0:
         raise ValueError(f"{owner}: {name} must be positive (> 0), got {value!r}")
@@ -218,11 +227,7 @@ class AdaGrad(Optimizer):
             s += tmp  # s = s + g^2
             if floor:
                 np.maximum(s, TINY, out=s)  # keep s out of denormals
-            np.sqrt(s, out=tmp)
-            tmp += eps
-            np.divide(g, tmp, out=tmp)  # g / (sqrt(s) + eps)
-            tmp *= lr
-            p -= tmp
+            _rms_step(p, g, s, tmp, lr, eps)  # p = p - lr g / (sqrt(s) + eps)
 
 
 class RMSProp(Optimizer):
@@ -253,11 +258,7 @@ class RMSProp(Optimizer):
             s += tmp  # s = alpha s + (1 - alpha) g^2
             if floor:
                 np.maximum(s, TINY, out=s)  # keep s out of denormals
-            np.sqrt(s, out=tmp)
-            tmp += eps
-            np.divide(g, tmp, out=tmp)  # g / (sqrt(s) + eps)
-            tmp *= lr
-            p -= tmp
+            _rms_step(p, g, s, tmp, lr, eps)  # p = p - lr g / (sqrt(s) + eps)
 
 
 class Adam(Optimizer):
