@@ -286,6 +286,16 @@ def test_maxpool_ties_go_to_the_first_maximum():
     expected = np.zeros((4, 4))
     expected[0, 0] = expected[0, 2] = expected[2, 0] = expected[2, 2] = 3.0
     assert np.array_equal(dx[0, 0], expected)
+    # Ties that do not include the window's first element: the first tied one gets it.
+    for window, first in [([[1, 3], [3, 0]], (0, 1)), ([[0, 1], [1, 1]], (0, 1)),
+                          ([[0, 0], [2, 2]], (1, 0))]:  # fmt: skip
+        for stride in (None, 1):  # tiling windows, and the general (here: one window) path
+            pool = MaxPool2D(2, stride)
+            pool.forward(np.array(window, dtype=float)[None, None])
+            dx = pool.backward(np.ones((1, 1, 1, 1)))
+            expected = np.zeros((2, 2))
+            expected[first] = 1.0
+            assert np.array_equal(dx[0, 0], expected), (window, stride)
 
 
 def test_conv_and_pool_match_torch():
