@@ -262,15 +262,24 @@ def conv2d_backward_im2col(
     dout_mat, dx = col2im(dcols). ``input_grad=False`` skips dx and ``bias_grad=False``
     skips db (each then returned as None).
     """
-    F, C, HH, WW = W.shape
+    F = W.shape[0]
     dout_mat = _batch_last(dout).reshape(F, -1)  # (F, H_out W_out N), as cols
     dW = _sum_of_products(cols, dout_mat).T.reshape(W.shape)
+    dx, db = _dx_and_db(dout_mat, x_shape, W, stride, padding, input_grad, bias_grad)
+    return dx, dW, db
+
+
+def _dx_and_db(dout_mat, x_shape, W, stride, padding, input_grad, bias_grad):
+    """The gradients that need no columns: (dx, db), each None where not asked for.
+
+    db sums dout_mat (F, H_out W_out N) over its columns; dx = col2im(W_mat^T dout_mat).
+    """
     db = dout_mat.sum(axis=1) if bias_grad else None
     if not input_grad:
-        return None, dW, db
+        return None, db
+    F, _, HH, WW = W.shape
     dcols = W.reshape(F, -1).T @ dout_mat
-    dx = col2im(dcols, x_shape, HH, WW, stride, padding)
-    return dx, dW, db
+    return col2im(dcols, x_shape, HH, WW, stride, padding), db
 
 
 SLICE = 4096  # im2col columns per slice in conv2d_forward_sliced / backward_sliced
@@ -331,10 +340,7 @@ def conv2d_backward_sliced(
     for rows, cols in _column_slices(_windows(x, HH, WW, stride, padding)):
         dW_t += cols @ dout_t[:, rows].reshape(F, -1).T
     dout_mat = dout_t.reshape(F, -1)
-    db = dout_mat.sum(axis=1) if bias_grad else None
-    if not input_grad:
-        return None, dW_t.T.reshape(W.shape), db
-    dx = col2im(W.reshape(F, -1).T @ dout_mat, x.shape, HH, WW, stride, padding)
+    dx, db = _dx_and_db(dout_mat, x.shape, W, stride, padding, input_grad, bias_grad)
     return dx, dW_t.T.reshape(W.shape), db
 
 
