@@ -13,7 +13,21 @@ from pathlib import Path
 
 import numpy as np
 
+from . import memory
+
 __all__ = ["Sequential"]
+
+
+def _all_finite(X):
+    """True if X (non-empty) holds no NaN or inf.
+
+    The smallest and the largest value are both finite exactly when every value is (NaN
+    makes both NaN): two passes that NumPy vectorises, which unlike a sum cannot overflow.
+    np.minimum.reduce is what X.min() runs, minus a layer of Python (losses.py says why
+    that matters in a training loop).
+    """
+    lo, hi = np.minimum.reduce(X, axis=None), np.maximum.reduce(X, axis=None)
+    return bool(np.isfinite(lo) and np.isfinite(hi))
 
 
 class Sequential:
@@ -39,8 +53,8 @@ class Sequential:
         dtypes = [layer.params[k].dtype for layer, k in entries] or [np.float32]
         dtype = np.result_type(*dtypes)
         size = sum(layer.params[k].size for layer, k in entries)
-        self.flat_params = np.empty(size, dtype=dtype)
-        self.flat_grads = np.zeros(size, dtype=dtype)
+        self.flat_params = memory.zeros(size, dtype)  # on huge pages when large (memory.py)
+        self.flat_grads = memory.zeros(size, dtype)
         offset = 0
         for layer, k in entries:
             p = layer.params[k]
@@ -71,8 +85,7 @@ class Sequential:
         X = np.asarray(X)
         if X.ndim == 0 or X.shape[0] == 0:
             raise ValueError(f"Sequential: got an empty input of shape {X.shape}")
-        # One sum is a cheap test: NaN or inf anywhere makes it non-finite.
-        if X.dtype.kind == "f" and not np.isfinite(X.sum()):
+        if X.dtype.kind == "f" and X.size and not _all_finite(X):
             raise ValueError(
                 f"Sequential: the input of shape {X.shape} contains NaN or inf values; "
                 "clean or impute the data first"

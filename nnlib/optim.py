@@ -53,6 +53,8 @@ import math
 
 import numpy as np
 
+from . import memory
+
 __all__ = ["SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"]
 
 TINY = 1e-30  # floor for averages of squared gradients: keeps float32 out of denormals
@@ -78,6 +80,13 @@ def _blocks(*arrays):
     for start in range(0, flat[0].size, BLOCK):
         blocks = [a[start : start + BLOCK] for a in flat]
         yield (*blocks, scratch[: blocks[0].size])
+
+
+def _zeros_like(p):
+    """Zeros shaped like ``p``, on huge pages when large (``nnlib.memory``)."""
+    if isinstance(p, np.ndarray):
+        return memory.zeros(p.size, p.dtype).reshape(p.shape)
+    return np.zeros_like(p)
 
 
 def _flush_tiny(a, scratch):
@@ -134,7 +143,7 @@ class Optimizer:
     def _state(self, key, p, *names):
         """State of parameter ``key``: arrays ``names`` (zeros) and ``step`` (0) on first use."""
         if key not in self.state:
-            self.state[key] = {name: np.zeros_like(p) for name in names}
+            self.state[key] = {name: _zeros_like(p) for name in names}
             self.state[key]["step"] = 0
         return self.state[key]
 
