@@ -14,6 +14,8 @@ The contract every layer keeps (the book, the tests and the optimizers rely on i
 Shapes: N batch, D features in, M features out.
 """
 
+import functools
+
 import numpy as np
 
 from .activations import sigmoid
@@ -56,6 +58,14 @@ class Layer:
                 f"{self!r}: backward expected dout of shape {shape} (the shape of its "
                 f"output), got {dout.shape}"
             )
+
+
+@functools.lru_cache(maxsize=16)
+def _ones(n, dtype):
+    """A read-only vector of n ones, made once per batch size and dtype."""
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def _as_rng(rng):
@@ -117,7 +127,9 @@ class Dense(Layer):
         """
         self._check_dout(dout)
         np.matmul(self._x.T, dout, out=self.grads["W"])
-        np.sum(dout, axis=0, out=self.grads["b"])
+        # db = 1^T dout, the sum of dout's rows, as a product like dW's: the bias is the
+        # weight of an input that is always 1. BLAS spreads it over every core.
+        np.matmul(_ones(dout.shape[0], dout.dtype), dout, out=self.grads["b"])
         return dout @ self.params["W"].T if input_grad else None
 
 

@@ -24,6 +24,8 @@ NETWORK_INPUTS = [
     (np.array(3.0), r"Sequential: got an empty input of shape \(\)"),
     (np.full((2, 6), np.nan, np.float32), r"input of shape \(2, 6\) contains NaN"),
     (np.array([[0, 1, 2, 3, 4, np.inf]]), r"contains NaN or inf"),
+    (np.array([[0, 1, -np.inf, 3, 4, 5]], np.float32), r"contains NaN or inf"),
+    (np.array([[0, 1, 2, np.nan, 4, np.inf]], np.float32), r"contains NaN or inf"),
 ]  # fmt: skip
 
 
@@ -31,6 +33,13 @@ NETWORK_INPUTS = [
 def test_bad_input_to_a_network_is_named(X, message):
     with pytest.raises(ValueError, match=message):
         net().forward(X)
+
+
+def test_large_finite_inputs_are_not_mistaken_for_inf():
+    # Their float32 sum overflows to inf; every value is finite, so the input is accepted.
+    X = np.full((4, 6), 3e38, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert net().forward(X).shape == (4, 3)
 
 
 def test_the_failing_layer_is_located_inside_the_network():
