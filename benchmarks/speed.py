@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nnlib import optim
+from nnlib import memory, optim
 from nnlib.conv import Conv2D, ConvReLUPool, MaxPool2D
 from nnlib.data import load_fashion_mnist, load_mnist
 from nnlib.layers import Dense, Flatten, ReLU
@@ -152,15 +152,17 @@ OPTIMIZERS = {
 
 
 def epoch_nnlib(model, loss, opt, X, y, order, batch_size, Xs, ys):
-    """What nnlib.train.fit does per epoch: one gather into the preallocated Xs, ys, one
-    vectorised step over the flat buffers, and no gradient for the data (torch skips it
-    too: the input does not require grad)."""
+    """What nnlib.train.fit does per epoch: each batch gathered into the same small
+    buffers Xs, ys, one vectorised step over the flat buffers, and no gradient for the
+    data (torch skips it too: the input does not require grad)."""
     params, grads = _step_buffers(model)
-    np.take(X, order, axis=0, out=Xs, mode="clip")
-    np.take(y, order, axis=0, out=ys, mode="clip")
     for i in range(0, len(order), batch_size):
-        out = model.forward(Xs[i : i + batch_size], training=True)
-        loss.forward(out, ys[i : i + batch_size])
+        idx = order[i : i + batch_size]
+        xb, yb = Xs[: len(idx)], ys[: len(idx)]
+        np.take(X, idx, axis=0, out=xb, mode="clip")
+        np.take(y, idx, axis=0, out=yb, mode="clip")
+        out = model.forward(xb, training=True)
+        loss.forward(out, yb)
         model.backward(loss.backward(), input_grad=False)
         opt.step(params, grads)
 
@@ -266,6 +268,78 @@ def scalar_pass(repeat=300, skip=30):
     return row
 
 
+def page_placement(X, y, batch_size, instances=4, steps=150, skip=30):
+    """Median milliseconds of a training step of the 784-512-256-10 MLP (SGD+momentum),
+    for several copies of the network whose big buffers are on ordinary 4 kB pages and
+    several on huge pages (``nnlib.memory``); the copies take turns, 10 steps at a time.
+
+    Where an ordinary page lands in physical memory is luck, so the ordinary copies spread;
+    a huge page is 2 MB of contiguous memory, so the huge-page copies should not.
+    """
+    copies = []
+    for huge in [False, True] * instances:
+        saved = memory.HUGE_FROM
+        memory.HUGE_FROM = memory.HUGE_FROM if huge else float("inf")
+        try:  # the optimizer makes its state on the first step
+            model, opt = mlp((784, 512, 256, 10)), SGD(lr=0.05, momentum=0.9)
+            params, grads = _step_buffers(model)
+            opt.step(params, grads)
+        finally:
+            memory.HUGE_FROM = saved
+        copies.append({"huge": huge, "model": model, "opt": opt, "times": []})
+    loss, rng = SoftmaxCrossEntropy(), np.random.default_rng(0)
+    xb, yb = np.empty_like(X[:batch_size]), np.empty_like(y[:batch_size])
+    for _ in range(0, steps, 10):
+        for c in copies:
+            params, grads = _step_buffers(c["model"])
+            for _step in range(10):
+                t = time.perf_counter()
+                idx = rng.integers(0, len(X), batch_size)
+                np.take(X, idx, axis=0, out=xb, mode="clip")
+                np.take(y, idx, axis=0, out=yb, mode="clip")
+                loss.forward(c["model"].forward(xb, training=True), yb)
+                c["model"].backward(loss.backward(), input_grad=False)
+                c["opt"].step(params, grads)
+                c["times"].append(time.perf_counter() - t)
+    row = {"instances": instances, "steps": steps}
+    for label, huge in [("ordinary_ms", False), ("huge_ms", True)]:
+        times = [c["times"][skip:] for c in copies if c["huge"] == huge]
+        row[label] = [1e3 * statistics.median(t) for t in times]
+    row["huge_bytes"] = memory.on_huge_pages(copies[1]["model"].flat_params)
+    print(
+        "training step, ordinary pages: "
+        + ", ".join(f"{t:.2f}" for t in row["ordinary_ms"])
+        + " ms; huge pages: "
+        + ", ".join(f"{t:.2f}" for t in row["huge_ms"])
+        + " ms"
+    )
+    return row
+
+
+def cold_python(repeat=300, skip=30):
+    """Median microseconds of a row maximum and a mean over a batch's logits, right after a
+    large matrix product (as in a training step): through ndarray methods and ``np.mean``,
+    which go through a layer of Python inside NumPy, and through the ufuncs they end in."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((128, 784), dtype=np.float32)
+    w = rng.standard_normal((784, 512), dtype=np.float32)
+    logits = rng.standard_normal((128, 10), dtype=np.float32)
+    ways = {
+        "methods_us": lambda: (logits.max(axis=1, keepdims=True), np.mean(logits[:, 0])),
+        "ufuncs_us": lambda: (np.maximum.reduce(logits, axis=1, keepdims=True),
+                              np.add.reduce(logits[:, 0]) / 128),
+    }  # fmt: skip
+    times = {label: [] for label in ways}
+    for _ in range(repeat):
+        for label, f in ways.items():
+            a @ w  # what a training step does before its loss
+            times[label].append(_timed(f))
+    row = {label: 1e6 * statistics.median(t[skip:]) for label, t in times.items()}
+    print(f"row max and mean after a product: methods {row['methods_us']:.1f} us, "
+          f"ufuncs {row['ufuncs_us']:.1f} us")  # fmt: skip
+    return row
+
+
 def compare(name, build, opt_name, X, y, epochs, batch_size):
     """Median epoch seconds of nnlib and torch on the same network, data and order."""
     model = build()
@@ -276,7 +350,7 @@ def compare(name, build, opt_name, X, y, epochs, batch_size):
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     rng = np.random.default_rng(0)
     ours, theirs = [], []
-    Xs, ys = np.empty_like(X), np.empty_like(y)  # fit's shuffle buffers, reused every epoch
+    Xs, ys = np.empty_like(X[:batch_size]), np.empty_like(y[:batch_size])  # fit's batch buffers
     for _ in range(epochs):
         order = rng.permutation(len(X))
         ours.append(
@@ -325,6 +399,9 @@ def main():
     print(f"{data.name}, {len(y)} images; float32 GEMM peak {report['gemm_gflops']:.1f} GFLOP/s")
     report["optimizer_steps"] = optimizer_steps()
     report["scalar_pass"] = scalar_pass()
+    report["cold_python"] = cold_python()
+
+    report["page_placement"] = page_placement(X, y, args.batch_size)
 
     for sizes in [(784, 256, 10), (784, 512, 256, 10)]:
         name = "MLP " + "-".join(map(str, sizes))
