@@ -159,8 +159,8 @@ def epoch_nnlib(model, loss, opt, X, y, order, batch_size, Xs, ys):
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
         xb, yb = Xs[: len(idx)], ys[: len(idx)]
-        np.take(X, idx, axis=0, out=xb, mode="clip")
-        np.take(y, idx, axis=0, out=yb, mode="clip")
+        X.take(idx, axis=0, out=xb, mode="clip")
+        y.take(idx, axis=0, out=yb, mode="clip")
         out = model.forward(xb, training=True)
         loss.forward(out, yb)
         model.backward(loss.backward(), input_grad=False)
@@ -295,8 +295,8 @@ def page_placement(X, y, batch_size, instances=4, steps=150, skip=30):
             for _step in range(10):
                 t = time.perf_counter()
                 idx = rng.integers(0, len(X), batch_size)
-                np.take(X, idx, axis=0, out=xb, mode="clip")
-                np.take(y, idx, axis=0, out=yb, mode="clip")
+                X.take(idx, axis=0, out=xb, mode="clip")
+                y.take(idx, axis=0, out=yb, mode="clip")
                 loss.forward(c["model"].forward(xb, training=True), yb)
                 c["model"].backward(loss.backward(), input_grad=False)
                 c["opt"].step(params, grads)

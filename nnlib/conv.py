@@ -186,8 +186,11 @@ def _windows(x, HH, WW, stride=1, padding=0):
     stride: pixel (p, q) of the window of output position (i, j), in image n.
     """
     xt = _batch_last(x)  # (C, H, W, N)
-    if padding:
-        xt = np.pad(xt, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    if padding:  # zero borders around every image (np.pad, minus its layers of Python)
+        C, H, W, N = xt.shape
+        padded = np.zeros((C, H + 2 * padding, W + 2 * padding, N), dtype=xt.dtype)
+        padded[:, padding:-padding, padding:-padding] = xt
+        xt = padded
     # (C, H', W', N, HH, WW): the window whose top-left corner is each pixel, stride 1.
     windows = sliding_window_view(xt, (HH, WW), axis=(1, 2))[:, ::stride, ::stride]
     return windows.transpose(0, 4, 5, 1, 2, 3)
@@ -274,7 +277,7 @@ def _dx_and_db(dout_mat, x_shape, W, stride, padding, input_grad, bias_grad):
 
     db sums dout_mat (F, H_out W_out N) over its columns; dx = col2im(W_mat^T dout_mat).
     """
-    db = dout_mat.sum(axis=1) if bias_grad else None
+    db = np.add.reduce(dout_mat, axis=1) if bias_grad else None  # .sum(axis=1), no Python
     if not input_grad:
         return None, db
     F, _, HH, WW = W.shape
@@ -620,5 +623,6 @@ class ConvReLUPool(Conv2D):
         self.grads["W"][...] = dW
         # db: the bias was added after pooling, so its gradient sums dpooled, pool * pool
         # times smaller than dz (whose entries are those of dpooled, each once, and zeros).
-        self.grads["b"][...] = _batch_last(dpooled).reshape(self.out_channels, -1).sum(axis=1)
+        dpooled_mat = _batch_last(dpooled).reshape(self.out_channels, -1)
+        np.add.reduce(dpooled_mat, axis=1, out=self.grads["b"])
         return dx

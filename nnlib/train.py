@@ -224,12 +224,12 @@ def fit(
                     # Copy this batch's rows into the same small buffers every time: they
                     # stay in the processor's cache, where the first layer reads them next.
                     # mode="clip": a permutation's indices are all valid, and without the
-                    # bounds check np.take writes straight into the buffer instead of
+                    # bounds check take writes straight into the buffer instead of
                     # through a temporary copy.
                     idx = order[rows]
                     xb, yb = xbuf[: len(idx)], ybuf[: len(idx)]
-                    np.take(X, idx, axis=0, out=xb, mode="clip")
-                    np.take(y, idx, axis=0, out=yb, mode="clip")
+                    X.take(idx, axis=0, out=xb, mode="clip")
+                    y.take(idx, axis=0, out=yb, mode="clip")
                 else:
                     xb, yb = X[rows], y[rows]
                 out = model.forward(xb, training=True)
