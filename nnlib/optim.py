@@ -34,6 +34,7 @@ import warnings
 import numpy as np
 
 from . import _engine
+from ._atomic import uninterrupted
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "AdaGrad", "RMSProp"]
 
@@ -71,12 +72,17 @@ class Optimizer:
         self.state, self._owner = {}, {}
 
     def step(self, params, grads):
-        """Update every array in ``params`` in place from the same-keyed ``grads``."""
-        self._check(params, grads)
-        if not _engine.optimizer_step(self, params, grads):  # False: not for the engine
-            for key, p in params.items():
-                self.state[key]["step"] += 1
-                self.update(p, grads[key], self.state[key])
+        """Update every array in ``params`` in place from the same-keyed ``grads``.
+
+        A Ctrl-C during the step waits until every parameter has been updated, so a step
+        is never left half done (``nnlib._atomic``).
+        """
+        with uninterrupted():
+            self._check(params, grads)
+            if not _engine.optimizer_step(self, params, grads):  # False: not for the engine
+                for key, p in params.items():
+                    self.state[key]["step"] += 1
+                    self.update(p, grads[key], self.state[key])
 
     def update(self, p, g, state):
         """Update one parameter ``p`` (in place) given its gradient ``g`` and its state."""

@@ -37,7 +37,8 @@ class History:
 
     Lists with one float per epoch: ``loss`` (mean training loss), ``accuracy`` and
     ``val_accuracy`` (fractions in [0, 1], classification only), ``val_loss``, ``time``
-    (cumulative wall-clock seconds at the end of each epoch) and ``lr``.
+    (cumulative wall-clock seconds at the end of each epoch) and ``lr``. ``interrupted``
+    is True when Ctrl-C stopped the run: the lists then hold the epochs that finished.
     """
 
     loss: list = field(default_factory=list)
@@ -46,6 +47,7 @@ class History:
     val_accuracy: list = field(default_factory=list)
     time: list = field(default_factory=list)
     lr: list = field(default_factory=list)
+    interrupted: bool = False
 
     def plot(self, axes=None, label=None):
         """Loss (and accuracy, if recorded) against epoch. Returns the matplotlib figure.
@@ -172,6 +174,39 @@ def evaluate(model, X, y, *, loss=None, batch_size=1000):
     return result
 
 
+def _batches(X, y, batch_size, order, xbuf, ybuf):
+    """Yield one epoch's minibatches (xb, yb): rows in ``order``, or as stored if None.
+
+    Shuffled rows are copied into the same small buffers xbuf, ybuf every time: they stay
+    in the processor's cache, where the first layer reads them next. mode="clip": a
+    permutation's indices are all valid, and without the bounds check ``take`` writes
+    straight into the buffer instead of through a temporary copy.
+    """
+    for start in range(0, len(X), batch_size):
+        rows = slice(start, start + batch_size)
+        if order is None:
+            yield X[rows], y[rows]
+            continue
+        idx = order[rows]
+        xb, yb = xbuf[: len(idx)], ybuf[: len(idx)]
+        X.take(idx, axis=0, out=xb, mode="clip")
+        y.take(idx, axis=0, out=yb, mode="clip")
+        yield xb, yb
+
+
+def _stop_after_interrupt(history, epochs_done):
+    """After Ctrl-C: keep the whole epochs in ``history`` and say what the model holds."""
+    for records in (history.loss, history.accuracy, history.val_loss, history.val_accuracy,
+                    history.time, history.lr):  # fmt: skip
+        del records[epochs_done:]  # an epoch cut short has some of its records, not all
+    history.interrupted = True
+    print(
+        f"fit: stopped by Ctrl-C in epoch {epochs_done + 1}. The parameters and the "
+        "optimizer's state are those after the last whole step; the history holds the "
+        f"{epochs_done} epochs completed."
+    )
+
+
 def fit(
     model,
     loss,
@@ -204,6 +239,10 @@ def fit(
         progress: show a tqdm progress bar (works in Jupyter, Colab and a terminal).
     Returns:
         History with one entry per epoch in each of its lists.
+
+    Ctrl-C (or the stop button of Jupyter and Colab) stops training cleanly: the step under
+    way finishes, so every parameter and the optimizer's state agree, and ``fit`` returns
+    the history of the epochs completed so far (``history.interrupted`` is then True).
     Raises:
         ValueError: bad data (empty, NaN, lengths or labels that do not fit).
         TrainingDiverged: the loss became NaN or inf; says at which epoch and batch.
@@ -240,61 +279,56 @@ def fit(
     N = X.shape[0]
     n_batches = math.ceil(N / batch_size)
     # Shuffled batches are copied into these two small buffers, used again by every batch
-    # (see below); without shuffling, batches are plain slices of X and y.
+    # (see _batches); without shuffling, batches are plain slices of X and y.
     xbuf, ybuf = np.empty_like(X[:batch_size]), np.empty_like(y[:batch_size])
     step = 0
     start = time.perf_counter()
     _call(callbacks, "on_train_begin", history)
     # Overflow is not warned about batch by batch: a loss that becomes inf or NaN stops the
     # run below with an error that says where and what to try.
+    epochs_done, interrupted = 0, False
     with (
         tqdm(total=epochs * n_batches, disable=not progress, unit="batch", leave=False) as bar,
         np.errstate(over="ignore", invalid="ignore"),
     ):
-        for epoch in range(epochs):
-            _call(callbacks, "on_epoch_begin", epoch, optimizer)
-            order = rng.permutation(N) if shuffle else None
-            total, correct = 0.0, 0
-            for b in range(n_batches):
-                _call(callbacks, "on_batch_begin", step, optimizer)
-                rows = slice(b * batch_size, (b + 1) * batch_size)
-                if shuffle:
-                    # Copy this batch's rows into the same small buffers every time: they
-                    # stay in the processor's cache, where the first layer reads them next.
-                    # mode="clip": a permutation's indices are all valid, and without the
-                    # bounds check take writes straight into the buffer instead of
-                    # through a temporary copy.
-                    idx = order[rows]
-                    xb, yb = xbuf[: len(idx)], ybuf[: len(idx)]
-                    X.take(idx, axis=0, out=xb, mode="clip")
-                    y.take(idx, axis=0, out=yb, mode="clip")
-                else:
-                    xb, yb = X[rows], y[rows]
-                try:
-                    value, out = step_fn(model, loss, optimizer, xb, yb)
-                except TrainingDiverged as error:
-                    raise TrainingDiverged(
-                        f"fit: {error} at epoch {epoch + 1}, batch {b + 1} (of {n_batches}); "
-                        f"try a smaller learning rate (now {getattr(optimizer, 'lr', '?')}) "
-                        "or standardise the inputs"
-                    ) from None
-                total += value * len(xb)
+        try:
+            for epoch in range(epochs):
+                _call(callbacks, "on_epoch_begin", epoch, optimizer)
+                order = rng.permutation(N) if shuffle else None
+                total, correct = 0.0, 0
+                batches = _batches(X, y, batch_size, order, xbuf, ybuf)
+                for b, (xb, yb) in enumerate(batches):
+                    _call(callbacks, "on_batch_begin", step, optimizer)
+                    try:
+                        value, out = step_fn(model, loss, optimizer, xb, yb)
+                    except TrainingDiverged as error:
+                        raise TrainingDiverged(
+                            f"fit: {error} at epoch {epoch + 1}, batch {b + 1} (of {n_batches}); "
+                            f"try a smaller learning rate (now {getattr(optimizer, 'lr', '?')}) "
+                            "or standardise the inputs"
+                        ) from None
+                    total += value * len(xb)
+                    if classify:
+                        correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+                    step += 1
+                    bar.update()
+                history.loss.append(total / N)
                 if classify:
-                    correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
-                step += 1
-                bar.update()
-            history.loss.append(total / N)
-            if classify:
-                history.accuracy.append(correct / N)
-            history.lr.append(getattr(optimizer, "lr", float("nan")))
-            if validation_data is not None:
-                scores = evaluate(model, *validation_data, loss=loss)
-                history.val_loss.append(scores["loss"])
-                if "accuracy" in scores:
-                    history.val_accuracy.append(scores["accuracy"])
-            history.time.append(time.perf_counter() - start)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{history.loss[-1]:.4f}")
-            _call(callbacks, "on_epoch_end", epoch, history)
+                    history.accuracy.append(correct / N)
+                history.lr.append(getattr(optimizer, "lr", float("nan")))
+                if validation_data is not None:
+                    scores = evaluate(model, *validation_data, loss=loss)
+                    history.val_loss.append(scores["loss"])
+                    if "accuracy" in scores:
+                        history.val_accuracy.append(scores["accuracy"])
+                history.time.append(time.perf_counter() - start)
+                epochs_done = epoch + 1
+                bar.set_postfix(epoch=epoch + 1, loss=f"{history.loss[-1]:.4f}")
+                _call(callbacks, "on_epoch_end", epoch, history)
+        except KeyboardInterrupt:  # Ctrl-C: stop here (the step itself ran whole)
+            interrupted = True
+    if interrupted:
+        _stop_after_interrupt(history, epochs_done)
     _call(callbacks, "on_train_end", history)
     return history
 
