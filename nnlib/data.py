@@ -312,9 +312,21 @@ def flatten(X):
 
 def one_hot(y, num_classes=10):
     """Integer labels (N,) -> float32 matrix (N, num_classes) with a single 1 per row."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise ValueError(f"one_hot: num_classes must be an integer >= 1, got {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be an integer >= 1, got {num_classes!r}")
     y = np.asarray(y)
-    if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= num_classes)):
-        raise ValueError(f"one_hot: expected integer labels in [0, {num_classes - 1}]")
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(
+            f"one_hot: expected integer labels of shape (N,), got shape {y.shape} and dtype "
+            f"{y.dtype}"
+        )
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(
+            f"one_hot: expected integer labels in [0, {num_classes - 1}], got values from "
+            f"{y.min()} to {y.max()}"
+        )
     out = np.zeros((len(y), num_classes), dtype=np.float32)
     out[np.arange(len(y)), y] = 1
     return out

@@ -20,6 +20,9 @@ hand the same computation to ``nnlib._engine``, which computes the same numbers 
 Shapes: N batch, D features in, M features out.
 """
 
+import math
+import numbers
+
 import numpy as np
 
 from . import activations
@@ -48,16 +51,44 @@ class Layer:
         """The shape of ``forward``'s output for an input of ``input_shape``."""
         return tuple(input_shape)
 
+    def _check_input(self, x):
+        """x as an array of real numbers (lists are accepted) of a shape this layer takes."""
+        x = as_real_array(repr(self), x)
+        self.output_shape(x.shape)  # raises for the wrong shape
+        return x
+
     def _check_dout(self, dout):
         """Backward must come after forward, with a gradient shaped like the output."""
         if self._x is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
+        dout = as_real_array(repr(self), dout, "dout")
         shape = self.output_shape(self._x.shape)
-        if np.shape(dout) != shape:
+        if dout.shape != shape:
             raise ValueError(
                 f"{self!r}: backward expected dout of shape {shape} (the shape of its "
-                f"output), got {np.shape(dout)}"
+                f"output), got {dout.shape}"
             )
+        return dout
+
+
+def as_real_array(owner, x, name="input"):
+    """x as a NumPy array of real numbers, or a ValueError/TypeError that names ``owner``.
+
+    Lists and other array-likes are converted; complex numbers, strings and objects are not
+    numbers a network computes with.
+    """
+    try:
+        x = np.asarray(x)
+    except ValueError:  # e.g. rows of different lengths
+        raise ValueError(f"{owner}: {name} is not a rectangular array of numbers") from None
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{owner}: expected {name} of real numbers, got dtype {x.dtype}")
+    return x
+
+
+def _is_number(value):
+    """True for a real number such as 0.5 or np.float32(2), False for True, "0.5" or None."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _check_size(owner, **sizes):
@@ -110,13 +141,13 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         """x: (N, D) -> out: (N, M)."""
-        self.output_shape(np.shape(x))  # raises for the wrong shape
+        x = self._check_input(x)  # an array of shape (N, D), or an error saying why not
         self._x = x
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dout):
         """dout: (N, M) -> dx: (N, D). dW = x^T dout, db = the sum of dout's rows."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         self.grads["W"][...] = self._x.T @ dout
         self.grads["b"][...] = dout.sum(axis=0)
         return dout @ self.params["W"].T
@@ -127,12 +158,13 @@ class ReLU(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape."""
+        x = self._check_input(x)
         self._x = x
         return activations.relu(x)
 
     def backward(self, dout):
         """dx = dout where x > 0, else 0."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout * (self._x > 0)
 
 
@@ -141,6 +173,8 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha=0.01):
         super().__init__()
+        if not (_is_number(alpha) and math.isfinite(alpha)):
+            raise ValueError(f"LeakyReLU: alpha must be a finite number, got {alpha!r}")
         self.alpha = alpha
 
     def __repr__(self):
@@ -148,12 +182,13 @@ class LeakyReLU(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape."""
+        x = self._check_input(x)
         self._x = x
         return activations.leaky_relu(x, self.alpha)
 
     def backward(self, dout):
         """dx = dout where x > 0, else alpha * dout."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout * activations.leaky_relu_grad(self._x, self.alpha).astype(dout.dtype)
 
 
@@ -162,13 +197,14 @@ class Sigmoid(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape, in (0, 1)."""
+        x = self._check_input(x)
         self._x = x
         self._out = activations.sigmoid(x)
         return self._out
 
     def backward(self, dout):
         """dx = dout * s (1 - s), with s = sigmoid(x) kept by forward."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         s = self._out
         return dout * s * (1 - s)
 
@@ -178,13 +214,14 @@ class Tanh(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape, in (-1, 1)."""
+        x = self._check_input(x)
         self._x = x
         self._out = activations.tanh(x)
         return self._out
 
     def backward(self, dout):
         """dx = dout * (1 - t^2), with t = tanh(x) kept by forward."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout * (1 - self._out**2)
 
 
@@ -198,8 +235,8 @@ class Dropout(Layer):
 
     def __init__(self, p, *, rng=None):
         super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        if not (_is_number(p) and 0 <= p < 1):
+            raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p = p
         self.rng = np.random.default_rng(rng)
         self._mask = None
@@ -209,17 +246,19 @@ class Dropout(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape (x itself when not training)."""
+        x = self._check_input(x)
         self._x = x
         if not training or self.p == 0:
             self._mask = None
             return x
         keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
-        self._mask = (keep / (1 - self.p)).astype(x.dtype)  # 0, or 1 / (1 - p)
+        dtype = np.result_type(x.dtype, np.float32)  # float, even for integer x
+        self._mask = (keep / (1 - self.p)).astype(dtype)  # 0, or 1 / (1 - p)
         return x * self._mask
 
     def backward(self, dout):
         """dx = dout * mask (the same kept-and-scaled mask as the forward pass)."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout if self._mask is None else dout * self._mask
 
 
@@ -232,15 +271,15 @@ class Flatten(Layer):
     def output_shape(self, input_shape):
         if len(input_shape) < 2:
             raise ValueError(f"Flatten(): expected input of shape (N, ...), got {input_shape}")
-        return (input_shape[0], int(np.prod(input_shape[1:])))
+        return (input_shape[0], math.prod(input_shape[1:]))
 
     def forward(self, x, training=False):
         """x: (N, ...) -> out: (N, product of the other dimensions)."""
-        self.output_shape(np.shape(x))
+        x = self._check_input(x)
         self._x = x
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(self.output_shape(x.shape))
 
     def backward(self, dout):
         """dout: (N, d1 d2 ...) -> dx: (N, d1, d2, ...), the same numbers reshaped back."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout.reshape(self._x.shape)

@@ -157,19 +157,30 @@ def train_step(model, loss, optimizer, X, y):
 def evaluate(model, X, y, *, loss=None, batch_size=1000):
     """Accuracy (for integer labels) and, if ``loss`` is given, its mean over X.
 
-    Introduced in Chapter 5. X: (N, ...), y: (N,) integer labels or targets shaped like
-    the model's output. Returns a dict: {"accuracy": float in [0, 1]} (integer labels
-    only) and {"loss": float} (when ``loss`` is given).
+    Introduced in Chapter 5. X: (N, ...); y: (N,) integer labels, or, with a loss such as
+    ``MSELoss()``, targets shaped like the model's output. Returns a dict: {"accuracy":
+    float in [0, 1]} (labels, with ``SoftmaxCrossEntropy`` or no loss) and {"loss":
+    float} (when ``loss`` is given). The data get ``fit``'s checks.
     """
     X, y = _check_data(X, y, "evaluate")
-    check_finite("evaluate", "X", X)
-    if isinstance(loss, SoftmaxCrossEntropy) or (y.ndim == 1 and y.dtype.kind in "iu"):
+    dtype = _model_dtype(model)
+    X = _as_model_dtype(X, dtype, "evaluate", "X")
+    classify = loss is None or isinstance(loss, SoftmaxCrossEntropy)
+    if loss is None and (y.ndim != 1 or y.dtype.kind not in "iu"):
+        raise ValueError(
+            "evaluate: without a loss it computes the accuracy, for integer labels of shape "
+            f"(N,); got y of shape {y.shape} and dtype {y.dtype}. For targets, pass a loss "
+            "such as loss=MSELoss()"
+        )
+    if classify:
         _check_labels(model, X, y, "evaluate")
+    else:
+        y = _as_model_dtype(y, dtype, "evaluate", "y")
     out = model.predict(X, batch_size=batch_size)
     result = {}
     if loss is not None:
         result["loss"] = loss.forward(out, y)
-    if y.ndim == 1 and y.dtype.kind in "iu" and out.ndim == 2:
+    if classify:
         result["accuracy"] = float(np.mean(out.argmax(axis=1) == y))
     return result
 
