@@ -6,13 +6,15 @@ the property-based test over every public layer, loss and optimizer in
 ``test_properties.py``.
 """
 
+import gzip
 import io
 import zipfile
 
 import numpy as np
 import pytest
 
-from nnlib import data, schedules
+import nnlib
+from nnlib import data, optim, schedules
 from nnlib._engine.plan import PoolStep
 from nnlib.conv import Conv2D, MaxPool2D
 from nnlib.gradcheck import check_layer, numerical_gradient
@@ -20,7 +22,7 @@ from nnlib.layers import Dense, ReLU
 from nnlib.losses import MSELoss, SoftmaxCrossEntropy
 from nnlib.network import Sequential
 from nnlib.static import StaticMLP
-from nnlib.train import evaluate
+from nnlib.train import evaluate, fit
 
 # --- Silent wrong results --------------------------------------------------------------------
 
@@ -236,6 +238,52 @@ def test_10_a_float64_file_loads_into_a_float32_network(tmp_path):
         np.testing.assert_array_equal(model.params[key], value)
 
 
+def test_12_fit_checks_x_and_y_after_conversion_before_the_first_step():
+    model = small_net(0)
+    before = {k: v.copy() for k, v in model.params.items()}
+    X = np.ones((8, 3))  # float64
+    X[6] = 1e39  # finite in float64, inf in float32: the last batch would have failed
+    with pytest.raises(ValueError, match=r"fit: X \(as float32\) of shape \(8, 3\) contains "
+                       r"NaN or inf"):  # fmt: skip
+        fit(model, MSELoss(), optim.SGD(lr=0.1), X, np.zeros((8, 2)), epochs=1, batch_size=2,
+            shuffle=False, progress=False)  # fmt: skip
+    y = np.zeros((8, 2))
+    y[7, 1] = np.nan  # a NaN target is bad data, not a learning rate that is too large
+    with pytest.raises(ValueError, match=r"fit: y \(as float32\) of shape \(8, 2\) contains "
+                       r"NaN or inf"):  # fmt: skip
+        fit(model, MSELoss(), optim.SGD(lr=0.1), np.ones((8, 3)), y, epochs=1, batch_size=2,
+            progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match=r"fit \(validation_data\): y \(as float32\)"):
+        fit(model, MSELoss(), optim.SGD(lr=0.1), np.ones((8, 3)), np.zeros((8, 2)), epochs=1,
+            batch_size=2, validation_data=(np.ones((2, 3)), y[6:]), progress=False)  # fmt: skip
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.params[key], value)
+
+
+@pytest.mark.parametrize("engine", [True, False])
+def test_13_an_optimizer_used_for_a_second_model_is_an_error(engine):
+    previous = nnlib.set_engine(engine)
+    try:
+        X, y = np.ones((4, 3), np.float32), np.zeros(4, np.int64)
+        first, same_size, other_size = small_net(0), small_net(1), Sequential([Dense(3, 2)])
+        opt = optim.Adam(lr=0.01)
+        fit(first, SoftmaxCrossEntropy(), opt, X, y, epochs=1, batch_size=2, progress=False)
+        for second in (same_size, other_size):
+            before = {k: v.copy() for k, v in second.params.items()}
+            with pytest.raises(ValueError, match=r"Adam.step: parameter '0.W' is not the array "
+                               r"this optimizer has been updating.*reset\(\)"):  # fmt: skip
+                fit(second, SoftmaxCrossEntropy(), opt, X, y, epochs=1, batch_size=2,
+                    progress=False)  # fmt: skip
+            for key, value in before.items():  # refused before anything changed
+                np.testing.assert_array_equal(second.params[key], value)
+        opt.reset()  # the explicit way to reuse it: a fresh start
+        fit(same_size, SoftmaxCrossEntropy(), opt, X, y, epochs=1, batch_size=2, progress=False)
+        assert {state["step"] for state in opt.state.values()} == {2}
+        assert set(opt.state) == set(same_size.params)
+    finally:
+        nnlib.set_engine(previous)
+
+
 # --- Files and messages ----------------------------------------------------------------------
 
 
@@ -351,3 +399,70 @@ def test_15_truncated_data_and_a_foreign_member_are_named(tmp_path):
     npz_with(tmp_path / "foreign.npz", members)
     with pytest.raises(ValueError, match=r"array '0.b' in .*foreign.npz is not a NumPy array"):
         model.load(tmp_path / "foreign.npz")
+
+
+def idx_file(path, dims, data=b"", compress=False):
+    raw = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims) + data
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    return path
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_16_read_idx_counts_sizes_with_python_integers(tmp_path, compress):
+    # 2**22 cubed is 2**66: np.prod wraps it to 0, so a header-only file "matched".
+    wraps = idx_file(tmp_path / "wraps", (2**22, 2**22, 2**22), compress=compress)
+    with pytest.raises(ValueError, match=r"header says shape \(4194304, 4194304, 4194304\), "
+                       r"so 73,786,976,294,838,206,480 bytes, but the file has 16"):  # fmt: skip
+        data.read_idx(wraps)
+    extra = idx_file(tmp_path / "extra", (2,), b"\x01\x02\x03", compress=compress)
+    with pytest.raises(ValueError, match=r"so 10 bytes, but the file has more than 10"):
+        data.read_idx(extra)
+    cut = idx_file(tmp_path / "cut", (2, 3, 4), compress=compress)
+    cut.write_bytes(bytes([0, 0, 8, 3, 0, 0]))  # ends inside the dimensions
+    with pytest.raises(ValueError, match=r"cut: the file ends inside its header"):
+        data.read_idx(cut)
+    good = idx_file(tmp_path / "good", (2, 1, 2), b"\x01\x02\x03\x04", compress=compress)
+    np.testing.assert_array_equal(data.read_idx(good), [[[1, 2]], [[3, 4]]])
+
+
+def test_16_a_small_gzip_cannot_make_read_idx_decompress_a_large_one(tmp_path):
+    bomb = idx_file(tmp_path / "bomb.gz", (10,), bytes(100_000_000), compress=True)
+    assert bomb.stat().st_size < 1_000_000
+
+    def read():
+        with pytest.raises(ValueError, match=r"so 18 bytes, but the file has more than 18"):
+            data.read_idx(bomb)
+
+    assert peak_memory_of(read) < 5_000_000
+
+
+def test_17_a_cache_path_under_a_file_is_named_as_the_cause(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("NNLIB_DATA", str(tmp_path / "file" / "sub"))
+    monkeypatch.setitem(data.SOURCES["mnist"], "mirrors", ["http://127.0.0.1:9/"])
+    with pytest.raises(data.DownloadError, match=r"the cache folder .*file/sub cannot be created "
+                       r"\(Not a directory\).*set the NNLIB_DATA environment variable to a "
+                       r"folder you can write to") as info:  # fmt: skip
+        data.load_mnist("full", verbose=False)
+    assert "connect to the internet" not in str(info.value)
+    monkeypatch.setattr(data, "_offline", {})
+    with pytest.warns(data.DataFallbackWarning, match=r"the cache folder .*file/sub cannot be "
+                      r"created"):  # fmt: skip
+        assert data.load_mnist(verbose=False).source == "sample"
+
+
+def test_17_a_corrupt_cached_file_with_the_mirrors_down_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLIB_DATA", str(tmp_path))
+    monkeypatch.setitem(data.SOURCES["mnist"], "mirrors", ["http://127.0.0.1:9/"])
+    corrupt = tmp_path / "train-images-idx3-ubyte.gz"
+    corrupt.write_bytes(b"half a download")
+    with pytest.raises(data.DownloadError, match=r"(?s)the cached copy .*train-images-idx3-ubyte.gz"
+                       r" is corrupt \(its SHA-256 is wrong\).*To fix it: delete it"):  # fmt: skip
+        data.load_mnist("full", verbose=False)
+    monkeypatch.setattr(data, "_offline", {})
+    with pytest.warns(data.DataFallbackWarning, match=r"the cached copy .* is corrupt"):
+        data.load_mnist(verbose=False)
+    corrupt.unlink()
+    with pytest.raises(data.DownloadError, match=r"(?s)no cached copy, and no mirror served it "
+                       r"\(.*\).*To fix it: connect to the internet"):  # fmt: skip
+        data.load_mnist("full", verbose=False)
