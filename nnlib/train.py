@@ -52,10 +52,13 @@ class History:
     def plot(self, axes=None, label=None):
         """Loss (and accuracy, if recorded) against epoch. Returns the matplotlib figure.
 
-        axes: optional sequence of one or two matplotlib Axes to draw into (e.g. to overlay
-        several runs, each with its ``label``); by default a new figure is made.
+        axes: optional matplotlib Axes, or a sequence of one or two, to draw into (e.g. to
+        overlay several runs, each with its ``label``); one Axes shows the loss alone. By
+        default a new figure is made.
         """
         n_panels = 2 if self.accuracy else 1
+        if axes is not None and not isinstance(axes, (list, tuple, np.ndarray)):
+            axes = [axes]  # a single Axes
         if axes is None:
             import matplotlib.pyplot as plt
 
@@ -93,6 +96,22 @@ def _check_data(X, y, what="fit"):
             "they must have the same length N"
         )
     return X, y
+
+
+def _check_roles(model, loss, optimizer, callbacks):
+    """The model, the loss and the optimizer have the methods fit calls; callbacks is a list."""
+    for role, thing, methods, example in [
+        ("model", model, ("forward", "backward", "predict"), "Sequential([...])"),
+        ("loss", loss, ("forward", "backward"), "SoftmaxCrossEntropy()"),
+        ("optimizer", optimizer, ("step",), "SGD(lr=0.1)"),
+    ]:
+        if not all(callable(getattr(thing, m, None)) for m in methods):
+            raise TypeError(
+                f"fit: the {role} must have the methods {', '.join(methods)} (such as "
+                f"{example}), got {thing!r}"
+            )
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"fit: callbacks must be a list, such as [LivePlot()], got {callbacks!r}")
 
 
 def _call(callbacks, method, *args):
@@ -260,6 +279,7 @@ def fit(
 
     Introduced in Chapter 5.
     """
+    _check_roles(model, loss, optimizer, callbacks)
     X, y = _check_data(X, y)
     for name, value in [("epochs", epochs), ("batch_size", batch_size)]:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -272,9 +292,12 @@ def fit(
     y = _as_model_dtype(y, dtype, "fit", "y")
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            size = (
+                f" of length {len(validation_data)}" if hasattr(validation_data, "__len__") else ""
+            )
             raise ValueError(
                 "fit: validation_data must be a pair (X_val, y_val), got "
-                f"{type(validation_data).__name__} of length {len(validation_data)}"
+                f"{type(validation_data).__name__}{size}"
             )
         X_val, y_val = _check_data(*validation_data, "fit (validation_data)")
         X_val = _as_model_dtype(X_val, dtype, "fit (validation_data)", "X")

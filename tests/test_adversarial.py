@@ -18,11 +18,11 @@ from nnlib import data, optim, schedules
 from nnlib._engine.plan import PoolStep
 from nnlib.conv import Conv2D, MaxPool2D
 from nnlib.gradcheck import check_layer, numerical_gradient
-from nnlib.layers import Dense, ReLU
+from nnlib.layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
 from nnlib.losses import MSELoss, SoftmaxCrossEntropy
 from nnlib.network import Sequential
 from nnlib.static import StaticMLP
-from nnlib.train import evaluate, fit
+from nnlib.train import History, evaluate, fit
 
 # --- Silent wrong results --------------------------------------------------------------------
 
@@ -466,3 +466,102 @@ def test_17_a_corrupt_cached_file_with_the_mirrors_down_is_named(tmp_path, monke
     with pytest.raises(data.DownloadError, match=r"(?s)no cached copy, and no mirror served it "
                        r"\(.*\).*To fix it: connect to the internet"):  # fmt: skip
         data.load_mnist("full", verbose=False)
+
+
+def test_18_array_likes_are_accepted_where_natural():
+    dense = Dense(2, 3, rng=0)
+    out = dense.forward([[1.0, 2.0]])  # a list: converted, then kept for backward
+    np.testing.assert_allclose(out, np.array([[1.0, 2.0]]) @ dense.params["W"])
+    assert dense.backward([[1.0, 1.0, 1.0]]).shape == (1, 2)
+    relu = ReLU()
+    assert relu.forward([[-1.0, 2.0]]).tolist() == [[0.0, 2.0]]
+    assert relu.backward([[5.0, 5.0]]).tolist() == [[0.0, 5.0]]
+    assert MSELoss().forward([[1.0]], [[3.0]]) == 4.0
+    assert SoftmaxCrossEntropy().forward([[0.0, 0.0]], [1]) == pytest.approx(np.log(2))
+    assert Sequential([Dense(2, 1)]).predict([[1.0, 2.0]]).shape == (1, 1)
+    assert Dropout(0.5, rng=0).forward(np.ones((2, 8), np.int64), training=True).dtype.kind == "f"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: Dense(2, 3).forward([[1.0], [2.0, 3.0]]), ValueError,
+         r"Dense\(2, 3\): input is not a rectangular array of numbers"),
+        (lambda: ReLU().forward(np.array([1j])), TypeError,
+         r"ReLU\(\): expected input of real numbers, got dtype complex128"),
+        (lambda: Tanh().forward(np.array(["a"])), TypeError,
+         r"Tanh\(\): expected input of real numbers, got dtype <U1"),
+        (lambda: Sequential([Dense(1, 1)]).forward(np.array([[None]])), TypeError,
+         r"Sequential: expected input of real numbers, got dtype object"),
+        (lambda: Sequential([Dense(1, 1)]).predict(3.0), ValueError,
+         r"Sequential.predict: expected a batch of inputs \(N, ...\), got shape \(\)"),
+        (lambda: SoftmaxCrossEntropy().forward(np.array([[1, 2]]), np.array([0])), ValueError,
+         r"SoftmaxCrossEntropy: expected the network's outputs as floats, got dtype int64"),
+        (lambda: MSELoss().backward(), RuntimeError,
+         r"MSELoss: backward\(\) called before forward"),
+        (lambda: SoftmaxCrossEntropy().backward(), RuntimeError,
+         r"SoftmaxCrossEntropy: backward\(\) called before forward"),
+        (lambda: Sigmoid().backward(np.ones(2)), RuntimeError,
+         r"Sigmoid\(\): backward\(\) called before forward"),
+        (lambda: LeakyReLU("0.1"), ValueError, r"LeakyReLU: alpha must be a finite number"),
+        (lambda: Dropout("0.5"), ValueError, r"Dropout: p must be a number in \[0, 1\)"),
+        (lambda: optim.SGD("0.1"), ValueError, r"SGD: lr must be positive \(> 0\), got '0.1'"),
+        (lambda: optim.SGD(float("inf")), ValueError, r"SGD: lr must be positive"),
+        (lambda: optim.Adam(0.1, betas=0.9), ValueError, r"Adam: betas must be two numbers"),
+        (lambda: optim.SGD(0.1).step({"w": np.zeros(2, int)}, {"w": np.ones(2)}), TypeError,
+         r"SGD.step: parameter 'w' must be a float NumPy array, got dtype int64"),
+        (lambda: optim.SGD(0.1).step({"w": [0.0, 0.0]}, {"w": [1.0, 1.0]}), TypeError,
+         r"SGD.step: parameter 'w' must be a float NumPy array, got list"),
+        (lambda: optim.Adam(0.1).step({"w": np.zeros(2)}, {"w": np.ones(2, complex)}), TypeError,
+         r"Adam.step: gradient 'w' must be a float NumPy array, got dtype complex128"),
+        (lambda: optim.SGD(0.1).step([np.zeros(2)], [np.ones(2)]), TypeError,
+         r"SGD.step: expected two dicts, params and grads .*got list and list"),
+        (lambda: optim.SGD(0.1).step({"w": np.broadcast_to(np.zeros(1), (2,))},
+                                     {"w": np.ones(2)}),
+         ValueError, r"SGD.step: parameter 'w' is read-only"),
+        (lambda: Conv2D(1, 1, 2).forward(np.zeros((0, 1, 3, 3))).shape, None, (0, 1, 2, 2)),
+        (lambda: Flatten().forward(np.zeros((0, 2, 3))).shape, None, (0, 6)),
+    ],
+)  # fmt: skip
+def test_18_raw_errors_become_named_ones(call, error, message):
+    if error is None:  # an empty batch is a batch: the empty result, no ZeroDivisionError
+        assert call() == message
+        return
+    with pytest.raises(error, match=message):
+        call()
+
+
+def fit_small(**kwargs):
+    args = dict(model=small_net(0), loss=SoftmaxCrossEntropy(), optimizer=optim.SGD(lr=0.1),
+                X=np.ones((4, 3)), y=np.zeros(4, int), epochs=1, batch_size=2,
+                progress=False)  # fmt: skip
+    return fit(**{**args, **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(epochs=1.5), ValueError, r"fit: epochs must be an integer >= 1, got 1.5"),
+        (dict(validation_data=(1, 2, 3)), ValueError,
+         r"fit: validation_data must be a pair \(X_val, y_val\), got tuple of length 3"),
+        (dict(validation_data=iter([1, 2])), ValueError,
+         r"fit: validation_data must be a pair \(X_val, y_val\), got list_iterator$"),
+        (dict(loss=optim.SGD(lr=0.1)), TypeError,
+         r"fit: the loss must have the methods forward, backward \(such as "
+         r"SoftmaxCrossEntropy\(\)\), got SGD"),
+        (dict(optimizer=MSELoss()), TypeError, r"fit: the optimizer must have the methods step"),
+        (dict(callbacks=schedules.StepLR(1)), TypeError, r"fit: callbacks must be a list"),
+    ],
+)  # fmt: skip
+def test_18_fit_names_bad_settings(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        fit_small(**kwargs)
+
+
+def test_18_history_plot_takes_a_single_axes():
+    import matplotlib.pyplot as plt
+
+    history = History(loss=[1.0, 0.5], accuracy=[0.5, 0.8])
+    fig, ax = plt.subplots()
+    assert history.plot(axes=ax) is fig
+    assert len(ax.lines) == 1 and ax.get_title() == "Loss"
