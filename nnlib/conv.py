@@ -18,7 +18,7 @@ the same numbers, arranged in memory for speed (the speed page explains how).
 
 import numpy as np
 
-from .layers import Layer, _check_dtype, _check_size
+from .layers import Layer, _check_dtype, _check_size, _rng
 
 __all__ = [
     "conv_output_size",
@@ -154,7 +154,10 @@ def _check_input(name, shape, channels, HH, WW, padding):
 
 def _pair(k, name):
     """An int k means k x k; a pair (HH, WW) is kept. Both must be whole numbers >= 1."""
-    HH, WW = (k, k) if np.isscalar(k) else tuple(k)
+    pair = tuple(k) if isinstance(k, (tuple, list)) else (k, k)
+    if len(pair) != 2:
+        raise ValueError(f"{name}: kernel_size must be an integer or a pair, got {k!r}")
+    HH, WW = pair
     _check_size(name, kernel_size=HH)
     _check_size(name, kernel_size=WW)
     return int(HH), int(WW)
@@ -188,7 +191,7 @@ class Conv2D(Layer):
         dtype = _check_dtype("Conv2D", dtype)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = (HH, WW), int(stride), int(padding)
-        W = np.random.default_rng(rng).standard_normal((out_channels, in_channels, HH, WW))
+        W = _rng("Conv2D", rng).standard_normal((out_channels, in_channels, HH, WW))
         W *= np.sqrt(2.0 / (in_channels * HH * WW))
         self.params = {"W": W.astype(dtype), "b": np.zeros(out_channels, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}

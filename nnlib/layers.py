@@ -52,8 +52,8 @@ class Layer:
         return tuple(input_shape)
 
     def _check_input(self, x):
-        """x as an array of real numbers (lists are accepted) of a shape this layer takes."""
-        x = as_real_array(repr(self), x)
+        """x as a float array (lists are accepted) of a shape this layer takes."""
+        x = as_float_array(repr(self), x)
         self.output_shape(x.shape)  # raises for the wrong shape
         return x
 
@@ -61,7 +61,7 @@ class Layer:
         """Backward must come after forward, with a gradient shaped like the output."""
         if self._x is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
-        dout = as_real_array(repr(self), dout, "dout")
+        dout = as_float_array(repr(self), dout, "dout")
         shape = self.output_shape(self._x.shape)
         if dout.shape != shape:
             raise ValueError(
@@ -86,6 +86,15 @@ def as_real_array(owner, x, name="input"):
     return x
 
 
+def as_float_array(owner, x, name="input"):
+    """``as_real_array``, with booleans and integers as floats: what a layer computes with.
+
+    uint8 images become float32 (not NumPy's float16 for exp), int64 becomes float64.
+    """
+    x = as_real_array(owner, x, name)
+    return x if x.dtype.kind == "f" else x.astype(np.result_type(x.dtype, np.float32))
+
+
 def _is_number(value):
     """True for a real number such as 0.5 or np.float32(2), False for True, "0.5" or None."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -98,11 +107,28 @@ def _check_size(owner, **sizes):
             raise ValueError(f"{owner}: {name} must be an integer >= 1, got {value!r}")
 
 
+def _rng(owner, rng):
+    """``np.random.default_rng(rng)``, or an error naming ``owner`` for what it cannot take."""
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{owner}: rng must be a seed (an integer >= 0), a numpy.random.Generator or None, "
+            f"got {rng!r}"
+        ) from None
+
+
 def _check_dtype(owner, dtype):
-    """Parameters are real floating-point numbers: float32 (fast) or float64 (checks)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"{owner}: dtype must be a float type such as np.float32, got {dtype}")
+    """Parameters are float32 (fast) or float64 (gradient checks).
+
+    Not float16: the optimizers' eps of 1e-8 is 0 there, and its largest number is 65504.
+    """
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = repr(dtype)  # not a dtype at all, such as "bogus"
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{owner}: dtype must be np.float32 or np.float64, got {dtype}")
     return dtype
 
 
@@ -124,7 +150,7 @@ class Dense(Layer):
         _check_size("Dense", in_features=in_features, out_features=out_features)
         dtype = _check_dtype("Dense", dtype)
         self.in_features, self.out_features = in_features, out_features
-        W = np.random.default_rng(rng).standard_normal((in_features, out_features))
+        W = _rng("Dense", rng).standard_normal((in_features, out_features))
         W *= np.sqrt(2.0 / in_features)
         self.params = {"W": W.astype(dtype), "b": np.zeros(out_features, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -238,7 +264,7 @@ class Dropout(Layer):
         if not (_is_number(p) and 0 <= p < 1):
             raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p = p
-        self.rng = np.random.default_rng(rng)
+        self.rng = _rng("Dropout", rng)
         self._mask = None
 
     def __repr__(self):

@@ -17,7 +17,7 @@ import numpy as np
 from . import _engine
 from ._atomic import uninterrupted
 from ._npz import read_arrays
-from .layers import Layer, as_real_array
+from .layers import Layer, as_float_array
 
 __all__ = ["Sequential"]
 
@@ -45,6 +45,11 @@ class Sequential(Layer):
 
     def __init__(self, layers):
         self._x = None  # (Layer.__init__ is not called: params and grads are computed here)
+        if not isinstance(layers, (list, tuple)):
+            raise TypeError(
+                f"Sequential: expected a list of layers, such as [Dense(784, 32), ReLU()], got "
+                f"{layers!r}"
+            )
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("Sequential: needs at least one layer, got an empty list")
@@ -122,7 +127,7 @@ class Sequential(Layer):
         ``training=True`` switches Dropout on. Raises ValueError for an empty X or one
         holding NaN or inf; each layer checks the shape it receives.
         """
-        X = as_real_array("Sequential", X)
+        X = as_float_array("Sequential", X)
         if X.ndim == 0 or X.shape[0] == 0:
             raise ValueError(f"Sequential: got an empty input of shape {X.shape}")
         check_finite("Sequential", "the input", X)
@@ -144,6 +149,7 @@ class Sequential(Layer):
         Runs the layers' backward passes in reverse order; each fills its ``grads``.
         Updates nothing: that is the optimizer's job.
         """
+        dout = self._check_dout(dout)
         if self._ran_plan is not None:
             return self._ran_plan.backward(dout)
         for layer in reversed(self.layers):
@@ -160,7 +166,7 @@ class Sequential(Layer):
 
     def predict(self, X, batch_size=1000):
         """X: (N, ...) -> outputs (e.g. logits (N, C)) in evaluation mode, batch by batch."""
-        X = as_real_array("Sequential.predict", X)
+        X = as_float_array("Sequential.predict", X)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise ValueError(
                 f"Sequential.predict: batch_size must be an integer, got {batch_size!r}"

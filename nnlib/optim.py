@@ -65,10 +65,17 @@ def _fraction(owner, name, value):
 
 
 def _check_array(owner, what, key, a):
-    """Parameters and gradients are float arrays (parameters are updated in place)."""
-    if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
+    """Parameters and gradients are float arrays; parameters float32 or float64, writable.
+
+    float16 is refused: an eps of 1e-8 or 1e-10 is 0 in float16, and 0 / 0 is NaN.
+    """
+    floats = ("float32", "float64") if what == "parameter" else ("float16", "float32", "float64")
+    if not isinstance(a, np.ndarray) or a.dtype.name not in floats:
         got = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
-        raise TypeError(f"{owner}.step: {what} {key!r} must be a float NumPy array, got {got}")
+        raise TypeError(
+            f"{owner}.step: {what} {key!r} must be a NumPy array of {' or '.join(floats)}, "
+            f"got {got}"
+        )
     if what == "parameter" and not a.flags.writeable:
         raise ValueError(f"{owner}.step: parameter {key!r} is read-only; it is updated in place")
 

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _engine
+from .layers import _rng
 from .losses import SoftmaxCrossEntropy
 from .network import check_finite
 
@@ -305,7 +306,7 @@ def fit(
             _check_labels(model, X_val, y_val, "fit (validation_data)")
         y_val = _as_model_dtype(y_val, dtype, "fit (validation_data)", "y")
         validation_data = X_val, y_val
-    rng = np.random.default_rng(rng)
+    rng = _rng("fit", rng)
     # The engine (nnlib._engine) runs the same step faster; nnlib.set_engine(False) turns
     # it off, and train_step (above) runs as written.
     step_fn = _engine.train_step if _engine.engine_enabled() else train_step
