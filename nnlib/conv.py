@@ -18,7 +18,8 @@ the same numbers, arranged in memory for speed (the speed page explains how).
 
 import numpy as np
 
-from .layers import Layer, _check_dtype, _check_size, _rng
+from ._checks import as_rng, check_dtype, check_size
+from .layers import Layer
 
 __all__ = [
     "conv_output_size",
@@ -158,8 +159,8 @@ def _pair(k, name):
     if len(pair) != 2:
         raise ValueError(f"{name}: kernel_size must be an integer or a pair, got {k!r}")
     HH, WW = pair
-    _check_size(name, kernel_size=HH)
-    _check_size(name, kernel_size=WW)
+    check_size(name, kernel_size=HH)
+    check_size(name, kernel_size=WW)
     return int(HH), int(WW)
 
 
@@ -185,13 +186,13 @@ class Conv2D(Layer):
     ):  # fmt: skip
         super().__init__()
         HH, WW = _pair(kernel_size, "Conv2D")
-        _check_size("Conv2D", in_channels=in_channels, out_channels=out_channels, stride=stride)
+        check_size("Conv2D", in_channels=in_channels, out_channels=out_channels, stride=stride)
         if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
             raise ValueError(f"Conv2D: padding must be an integer >= 0, got {padding!r}")
-        dtype = _check_dtype("Conv2D", dtype)
+        dtype = check_dtype("Conv2D", dtype)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = (HH, WW), int(stride), int(padding)
-        W = _rng("Conv2D", rng).standard_normal((out_channels, in_channels, HH, WW))
+        W = as_rng("Conv2D", rng).standard_normal((out_channels, in_channels, HH, WW))
         W *= np.sqrt(2.0 / (in_channels * HH * WW))
         self.params = {"W": W.astype(dtype), "b": np.zeros(out_channels, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -266,7 +267,7 @@ class MaxPool2D(Layer):
         if k != k2:
             raise ValueError(f"MaxPool2D: only square windows, got kernel_size={kernel_size!r}")
         if stride is not None:
-            _check_size("MaxPool2D", stride=stride)
+            check_size("MaxPool2D", stride=stride)
         self.kernel_size = k
         self.stride = k if stride is None else int(stride)
 

@@ -21,11 +21,11 @@ Shapes: N batch, D features in, M features out.
 """
 
 import math
-import numbers
 
 import numpy as np
 
 from . import activations
+from ._checks import as_float_array, as_rng, check_dtype, check_size, is_number
 
 __all__ = ["Layer", "Dense", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Dropout", "Flatten"]
 
@@ -71,67 +71,6 @@ class Layer:
         return dout
 
 
-def as_real_array(owner, x, name="input"):
-    """x as a NumPy array of real numbers, or a ValueError/TypeError that names ``owner``.
-
-    Lists and other array-likes are converted; complex numbers, strings and objects are not
-    numbers a network computes with.
-    """
-    try:
-        x = np.asarray(x)
-    except ValueError:  # e.g. rows of different lengths
-        raise ValueError(f"{owner}: {name} is not a rectangular array of numbers") from None
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"{owner}: expected {name} of real numbers, got dtype {x.dtype}")
-    return x
-
-
-def as_float_array(owner, x, name="input"):
-    """``as_real_array``, with booleans and integers as floats: what a layer computes with.
-
-    uint8 images become float32 (not NumPy's float16 for exp), int64 becomes float64.
-    """
-    x = as_real_array(owner, x, name)
-    return x if x.dtype.kind == "f" else x.astype(np.result_type(x.dtype, np.float32))
-
-
-def _is_number(value):
-    """True for a real number such as 0.5 or np.float32(2), False for True, "0.5" or None."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_size(owner, **sizes):
-    """Sizes must be whole numbers >= 1 (not 2.5, not True)."""
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{owner}: {name} must be an integer >= 1, got {value!r}")
-
-
-def _rng(owner, rng):
-    """``np.random.default_rng(rng)``, or an error naming ``owner`` for what it cannot take."""
-    try:
-        return np.random.default_rng(rng)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{owner}: rng must be a seed (an integer >= 0), a numpy.random.Generator or None, "
-            f"got {rng!r}"
-        ) from None
-
-
-def _check_dtype(owner, dtype):
-    """Parameters are float32 (fast) or float64 (gradient checks).
-
-    Not float16: the optimizers' eps of 1e-8 is 0 there, and its largest number is 65504.
-    """
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        dtype = repr(dtype)  # not a dtype at all, such as "bogus"
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"{owner}: dtype must be np.float32 or np.float64, got {dtype}")
-    return dtype
-
-
 class Dense(Layer):
     """A fully connected layer: ``out = x @ W + b``. Introduced in Chapter 1.
 
@@ -147,10 +86,10 @@ class Dense(Layer):
 
     def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32):
         super().__init__()
-        _check_size("Dense", in_features=in_features, out_features=out_features)
-        dtype = _check_dtype("Dense", dtype)
+        check_size("Dense", in_features=in_features, out_features=out_features)
+        dtype = check_dtype("Dense", dtype)
         self.in_features, self.out_features = in_features, out_features
-        W = _rng("Dense", rng).standard_normal((in_features, out_features))
+        W = as_rng("Dense", rng).standard_normal((in_features, out_features))
         W *= np.sqrt(2.0 / in_features)
         self.params = {"W": W.astype(dtype), "b": np.zeros(out_features, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -199,7 +138,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha=0.01):
         super().__init__()
-        if not (_is_number(alpha) and math.isfinite(alpha)):
+        if not is_number(alpha):
             raise ValueError(f"LeakyReLU: alpha must be a finite number, got {alpha!r}")
         self.alpha = alpha
 
@@ -261,10 +200,10 @@ class Dropout(Layer):
 
     def __init__(self, p, *, rng=None):
         super().__init__()
-        if not (_is_number(p) and 0 <= p < 1):
+        if not (is_number(p) and 0 <= p < 1):
             raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p = p
-        self.rng = _rng("Dropout", rng)
+        self.rng = as_rng("Dropout", rng)
         self._mask = None
 
     def __repr__(self):
@@ -278,8 +217,7 @@ class Dropout(Layer):
             self._mask = None
             return x
         keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
-        dtype = np.result_type(x.dtype, np.float32)  # float, even for integer x
-        self._mask = (keep / (1 - self.p)).astype(dtype)  # 0, or 1 / (1 - p)
+        self._mask = (keep / (1 - self.p)).astype(x.dtype)  # 0, or 1 / (1 - p)
         return x * self._mask
 
     def backward(self, dout):

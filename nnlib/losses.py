@@ -7,8 +7,8 @@ their default ``reduction="mean"``, so the numbers match what readers meet next.
 
 import numpy as np
 
+from ._checks import as_real_array
 from .activations import log_softmax
-from .layers import as_real_array
 
 __all__ = ["MSELoss", "SoftmaxCrossEntropy"]
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from . import _engine
 from ._atomic import uninterrupted
+from ._checks import as_float_array
 from ._npz import read_arrays
-from .layers import Layer, as_float_array
+from .layers import Layer
 
 __all__ = ["Sequential"]
 

@@ -29,8 +29,6 @@ cache-sized blocks; the numbers are the same (the tests check it), only faster. 
 page explains how. ``nnlib.set_engine(False)`` runs the rules below, key by key.
 """
 
-import math
-import numbers
 import warnings
 from collections.abc import Mapping
 
@@ -38,29 +36,24 @@ import numpy as np
 
 from . import _engine
 from ._atomic import uninterrupted
+from ._checks import is_number
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "AdaGrad", "RMSProp"]
 
 
-def _is_number(value):
-    """A finite real number, such as 0.1 or np.float32(0.9); not True, "0.1" or inf."""
-    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    return real and math.isfinite(value)
-
-
 def _positive(owner, name, value):
-    if not (_is_number(value) and value > 0):
+    if not (is_number(value) and value > 0):
         raise ValueError(f"{owner}: {name} must be positive (> 0), got {value!r}")
 
 
 def _non_negative(owner, name, value):
-    if not (_is_number(value) and value >= 0):
+    if not (is_number(value) and value >= 0):
         raise ValueError(f"{owner}: {name} must be non-negative (>= 0), got {value!r}")
 
 
 def _fraction(owner, name, value):
     """A number in [0, 1), such as a decay rate."""
-    if not (_is_number(value) and 0 <= value < 1):
+    if not (is_number(value) and 0 <= value < 1):
         raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
 
 
@@ -251,7 +244,7 @@ class Adam(Optimizer):
         super().__init__(lr)
         name = type(self).__name__
         pair = isinstance(betas, (tuple, list)) and len(betas) == 2
-        if not (pair and all(_is_number(b) and 0 <= b < 1 for b in betas)):
+        if not (pair and all(is_number(b) and 0 <= b < 1 for b in betas)):
             raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
         _positive(name, "eps", eps)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)

@@ -12,21 +12,15 @@ a new schedule for every training run.
 """
 
 import math
-import numbers
+
+from ._checks import check_size, is_number
 
 __all__ = ["StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup"]
 
 
-def _check_count(owner, name, value):
-    """Epochs and steps are whole numbers >= 1 (not 1.5, not True)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{owner}: {name} must be an integer >= 1, got {value!r}")
-
-
 def _check_number(owner, name, value, low, strict):
     """A finite real number above ``low`` (or equal to it, unless ``strict``)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not (ok and (value > low if strict else value >= low)):
+    if not (is_number(value) and (value > low if strict else value >= low)):
         bound = f"> {low}" if strict else f">= {low}"
         kind = "a positive number" if (strict and low == 0) else "a number"
         raise ValueError(f"{owner}: {name} must be {kind} ({bound}), got {value!r}")
@@ -50,7 +44,7 @@ class StepLR(Schedule):
     """lr = base_lr * gamma ** (epoch // step_size): drop by gamma every step_size epochs."""
 
     def __init__(self, step_size, gamma=0.1):
-        _check_count("StepLR", "step_size", step_size)
+        check_size("StepLR", step_size=step_size)
         _check_number("StepLR", "gamma", gamma, 0, strict=True)
         self.step_size, self.gamma = step_size, gamma
 
@@ -73,7 +67,7 @@ class CosineAnnealingLR(Schedule):
     """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
 
     def __init__(self, T_max, eta_min=0.0):
-        _check_count("CosineAnnealingLR", "T_max", T_max)
+        check_size("CosineAnnealingLR", T_max=T_max)
         _check_number("CosineAnnealingLR", "eta_min", eta_min, 0, strict=False)
         self.T_max, self.eta_min = T_max, eta_min
 
@@ -93,7 +87,7 @@ class LinearWarmup:
     """
 
     def __init__(self, warmup_steps, after=None):
-        _check_count("LinearWarmup", "warmup_steps", warmup_steps)
+        check_size("LinearWarmup", warmup_steps=warmup_steps)
         if after is not None and not isinstance(after, Schedule):
             raise TypeError(
                 f"LinearWarmup: after must be a per-epoch schedule such as StepLR(10), or "

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _engine
-from .layers import _rng
+from ._checks import as_rng, check_size
 from .losses import SoftmaxCrossEntropy
 from .network import check_finite
 
@@ -282,9 +282,7 @@ def fit(
     """
     _check_roles(model, loss, optimizer, callbacks)
     X, y = _check_data(X, y)
-    for name, value in [("epochs", epochs), ("batch_size", batch_size)]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
+    check_size("fit", epochs=epochs, batch_size=batch_size)
     dtype = _model_dtype(model)
     X = _as_model_dtype(X, dtype, "fit", "X")
     classify = isinstance(loss, SoftmaxCrossEntropy)
@@ -306,7 +304,7 @@ def fit(
             _check_labels(model, X_val, y_val, "fit (validation_data)")
         y_val = _as_model_dtype(y_val, dtype, "fit (validation_data)", "y")
         validation_data = X_val, y_val
-    rng = _rng("fit", rng)
+    rng = as_rng("fit", rng)
     # The engine (nnlib._engine) runs the same step faster; nnlib.set_engine(False) turns
     # it off, and train_step (above) runs as written.
     step_fn = _engine.train_step if _engine.engine_enabled() else train_step
