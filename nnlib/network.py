@@ -105,16 +105,23 @@ class Sequential(Layer):
     @property
     def params(self):
         """Dict ``{"0.W": array, ...}`` of every layer's parameters (the layers' own arrays)."""
-        params = {p + k: v for p, layer in self._named_leaves() for k, v in layer.params.items()}
-        grads = {p + k: v for p, layer in self._named_leaves() for k, v in layer.grads.items()}
-        return self._flat.as_dicts(params, grads)[0] if self._flat else params
+        return self._dicts()[0]
 
     @property
     def grads(self):
         """Dict with the same keys as ``params``: the gradients ``backward`` filled."""
-        params = {p + k: v for p, layer in self._named_leaves() for k, v in layer.params.items()}
-        grads = {p + k: v for p, layer in self._named_leaves() for k, v in layer.grads.items()}
-        return self._flat.as_dicts(params, grads)[1] if self._flat else grads
+        return self._dicts()[1]
+
+    def _dicts(self):
+        """(params, grads); over the engine's flat buffers while the layers still use them."""
+        flat = self._flat.dicts() if self._flat is not None else None
+        if flat is not None:
+            return flat
+        leaves = list(self._named_leaves())
+        return (
+            {p + k: v for p, layer in leaves for k, v in layer.params.items()},
+            {p + k: v for p, layer in leaves for k, v in layer.grads.items()},
+        )
 
     def output_shape(self, input_shape):
         shape = tuple(input_shape)

@@ -14,6 +14,8 @@ what each piece buys.
   numbers flushed away.
 - ``conv``: convolution with the images stored batch-last, im2col in cache-sized slices,
   max pooling over tiling windows in one pass.
+- ``losses``: softmax cross-entropy for training steps, with fewer passes and no
+  denormal probabilities.
 - ``plan``: how a ``Sequential`` runs its layers through all this, fusing ``Conv2D``,
   ``ReLU``, ``MaxPool2D`` into one step and skipping the gradient with respect to the data
   in training (``train_step``).

@@ -24,22 +24,31 @@ class FlatDict(dict):
 
 
 class Flat:
-    """The flat buffers of one network and the views handed to its layers."""
+    """The flat buffers of one network, and the views handed to its layers."""
 
-    def __init__(self, params, grads, keys, param_views, grad_views):
-        self.params, self.grads, self.keys = params, grads, keys
-        self.param_views, self.grad_views = param_views, grad_views
+    def __init__(self, params, grads, entries):
+        self.params, self.grads = params, grads
+        self.entries = entries  # (key, layer, name, parameter view, gradient view)
+        self._dicts = (
+            FlatDict((key, p) for key, _, _, p, _ in entries),
+            FlatDict((key, g) for key, _, _, _, g in entries),
+        )
+        self._dicts[0].flat, self._dicts[1].flat = params, grads
 
-    def as_dicts(self, params, grads):
-        """``params`` and ``grads`` as FlatDicts, with ``flat`` set if still intact."""
-        p, g = FlatDict(params), FlatDict(grads)
-        if (
-            list(p) == self.keys
-            and all(p[k] is v for k, v in zip(self.keys, self.param_views))
-            and all(g[k] is v for k, v in zip(self.keys, self.grad_views))
-        ):
-            p.flat, g.flat = self.params, self.grads
-        return p, g
+    def intact(self):
+        """True while every layer still holds the views this buffer handed out."""
+        return all(
+            layer.params.get(name) is p and layer.grads.get(name) is g
+            for _, layer, name, p, g in self.entries
+        )
+
+    def dicts(self):
+        """(params, grads) as new FlatDicts over the buffers, or None if not intact."""
+        if not self.intact():
+            return None
+        params, grads = FlatDict(self._dicts[0]), FlatDict(self._dicts[1])
+        params.flat, grads.flat = self.params, self.grads
+        return params, grads
 
 
 def flatten(named_layers):
@@ -48,26 +57,24 @@ def flatten(named_layers):
     Returns a ``Flat``, or None when there is nothing to flatten or the parameters do not
     share one dtype (they are then left as they are).
     """
-    entries = [(prefix, layer, k) for prefix, layer in named_layers for k in layer.params]
-    dtypes = {layer.params[k].dtype for _, layer, k in entries}
-    if not entries or len(dtypes) != 1:
+    entries_in = [(prefix, layer, k) for prefix, layer in named_layers for k in layer.params]
+    dtypes = {layer.params[k].dtype for _, layer, k in entries_in}
+    if not entries_in or len(dtypes) != 1:
         return None
     dtype = dtypes.pop()
-    size = sum(layer.params[k].size for _, layer, k in entries)
+    size = sum(layer.params[k].size for _, layer, k in entries_in)
     flat_p, flat_g = memory.zeros(size, dtype), memory.zeros(size, dtype)
-    keys, param_views, grad_views, offset = [], [], [], 0
-    for prefix, layer, k in entries:
+    entries, offset = [], 0
+    for prefix, layer, k in entries_in:
         p = layer.params[k]
         view = flat_p[offset : offset + p.size].reshape(p.shape)
         view[...] = p
         grad = flat_g[offset : offset + p.size].reshape(p.shape)
         grad[...] = layer.grads.get(k, 0)
         layer.params[k], layer.grads[k] = view, grad
-        keys.append(prefix + k)
-        param_views.append(view)
-        grad_views.append(grad)
+        entries.append((prefix + k, layer, k, view, grad))
         offset += p.size
-    return Flat(flat_p, flat_g, keys, param_views, grad_views)
+    return Flat(flat_p, flat_g, entries)
 
 
 def same_buffer_layout(params):

@@ -201,17 +201,24 @@ class Plan:
 
 
 def train_step(model, loss, optimizer, X, y):
-    """``nnlib.train.train_step``, skipping dL/dX where the model runs a plan."""
+    """``nnlib.train.train_step``, skipping dL/dX where the model runs a plan, with the
+    engine's softmax cross-entropy (``nnlib._engine.losses``) for ``SoftmaxCrossEntropy``."""
+    from ..losses import SoftmaxCrossEntropy
     from ..train import TrainingDiverged
+    from .losses import softmax_cross_entropy
 
     out = model.forward(X, training=True)
-    value = loss.forward(out, y)
+    if type(loss) is SoftmaxCrossEntropy and out.ndim == 2:
+        value, dout = softmax_cross_entropy(out, y)
+    else:
+        value, dout = loss.forward(out, y), None
     if not np.isfinite(value):
         raise TrainingDiverged(f"the loss became {value}")
+    dout = loss.backward() if dout is None else dout
     plan = getattr(model, "_ran_plan", None)
     if plan is not None:
-        plan.backward(loss.backward(), input_grad=False)
+        plan.backward(dout, input_grad=False)
     else:
-        model.backward(loss.backward())
+        model.backward(dout)
     optimizer.step(model.params, model.grads)
     return value, out
