@@ -62,12 +62,12 @@ def _check_array(owner, what, key, a):
 
     float16 is refused: an eps of 1e-8 or 1e-10 is 0 in float16, and 0 / 0 is NaN.
     """
-    floats = ("float32", "float64") if what == "parameter" else ("float16", "float32", "float64")
-    if not isinstance(a, np.ndarray) or a.dtype.name not in floats:
+    codes = "fd" if what == "parameter" else "efd"  # float32 and float64 (and float16)
+    if not isinstance(a, np.ndarray) or a.dtype.char not in codes:
+        floats = " or ".join(np.dtype(code).name for code in codes)
         got = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
         raise TypeError(
-            f"{owner}.step: {what} {key!r} must be a NumPy array of {' or '.join(floats)}, "
-            f"got {got}"
+            f"{owner}.step: {what} {key!r} must be a NumPy array of {floats}, got {got}"
         )
     if what == "parameter" and not a.flags.writeable:
         raise ValueError(f"{owner}.step: parameter {key!r} is read-only; it is updated in place")
