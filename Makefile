@@ -77,8 +77,10 @@ pdf: $(STAMP)
 	  ../../$(BIN)/jupyter-book build . --builder pdflatex -W -n --keep-going
 	mkdir -p _build/pdf _build/html
 	cp _build/pdf-src/_build/latex/book.pdf _build/pdf/$(PDF_NAME)
+	cp _build/pdf-src/_build/latex/book.log _build/pdf/latex.log
 	cp _build/pdf/$(PDF_NAME) _build/html/$(PDF_NAME)
-	@echo "PDF: _build/pdf/$(PDF_NAME)"
+	@echo "PDF: _build/pdf/$(PDF_NAME), $$(pdfinfo _build/pdf/$(PDF_NAME) 2>/dev/null | \
+	  sed -n 's/^Pages: *//p') pages, $$(du -h _build/pdf/$(PDF_NAME) | cut -f1)"
 
 # In `make test`: build the PDF where TeX is installed, else say how to install it
 # (tests/test_pdf.py then skips; .ci/run sets NNFP_REQUIRE_PDF=1, which makes that fail).

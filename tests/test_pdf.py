@@ -27,7 +27,7 @@ import pdf_sources  # noqa: E402
 
 NAME = "neural-networks-from-first-principles.pdf"
 PDF = ROOT / "_build" / "pdf" / NAME
-LOG = ROOT / "_build" / "pdf-src" / "_build" / "latex" / "book.log"
+LOG = ROOT / "_build" / "pdf" / "latex.log"
 SITE = ROOT / "_build" / "html"
 STAGED = ROOT / "_build" / "pdf-src"
 
