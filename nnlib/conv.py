@@ -552,7 +552,7 @@ class MaxPool2D(Layer):
         k = self.kernel_size
         N, C, H, W = self._x.shape
         windows = (N, C, H // k, k, W // k, k)
-        x = self._x.reshape(windows, copy=False)
+        x = self._x.reshape(windows)
         is_max = np.equal(x, self._out.reshape(N, C, H // k, 1, W // k, 1))
         marks = [is_max[:, :, :, p, :, q] for p in range(k) for q in range(k)]  # row-major
         seen = marks[0].copy(order="K")
@@ -561,7 +561,7 @@ class MaxPool2D(Layer):
             seen |= mark
         dx = np.empty_like(self._x)  # stored like x
         dout = dout.reshape(N, C, H // k, 1, W // k, 1)
-        np.multiply(dout, is_max, out=dx.reshape(windows, copy=False))
+        np.multiply(dout, is_max, out=dx.reshape(windows))
         return dx
 
 
