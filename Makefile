@@ -3,7 +3,8 @@
 #   make pdf    the whole book as one PDF, _build/pdf/neural-networks-from-first-principles.pdf
 #               (needs TeX: see TEX_PACKAGES), from the notebooks the HTML build executed
 #   make test   set up .venv, then ruff, unit tests, every chapter under nbval, the book
-#               build, its internal links, the PDF and the browser checks; ends with pytest's summary
+#               build, its internal links, the PDF, every chapter in Colab's runtimes
+#               (colab-check) and the browser checks; ends with pytest's summary
 
 PYTHON ?= python3
 VENV   := .venv
@@ -28,7 +29,9 @@ $(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
+# First writes _config.yml's repository.nnlib_ref into every chapter's Colab cell.
 book: $(STAMP)
+	$(BIN)/python scripts/colab_check.py stamp
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
@@ -95,7 +98,14 @@ test-pdf: $(STAMP)
 pytest: $(STAMP) $(VENV)/.bench-installed
 	NNLIB_DATA_SOURCE=sample MPLBACKEND=Agg $(BIN)/python -m pytest tests chapters --nbval-lax
 
-test: lint build-book linkcheck-internal test-pdf pytest
+# Every chapter from its setup cell, as a Colab reader runs it, in each of Colab's runtimes
+# (colab/constraints-*.txt: Google's published pip freeze; Python 3.13 and 3.12 from pyenv) and
+# with nnlib's oldest declared dependencies (Python 3.11); fails if installing nnlib changes a
+# package Colab ships. Virtual environments in _build/colab/. See scripts/colab_check.py.
+colab-check: $(STAMP)
+	$(BIN)/python scripts/colab_check.py
+
+test: lint build-book linkcheck-internal test-pdf colab-check pytest
 
 # Every chapter's exercises as an otter-grader assignment, in _build/assignments/<chapter>/.
 assignments: $(STAMP)
