@@ -263,15 +263,16 @@ class Flatten(Layer):
 class BatchNorm1d(Layer):
     """Batch normalisation of every feature over the batch. Introduced in Chapter 9.
 
-    With ``training=True`` each feature is standardised with the mean ``mu`` and the biased
-    variance ``var`` of the batch, then scaled and shifted by learned parameters:
+    With ``training=True`` each feature is standardised with its mean over the batch,
+    ``mean``, and its biased variance (dividing by n), ``var``, then scaled and shifted by
+    learned parameters:
 
-        x_hat = (x - mu) / sqrt(var + eps),    out = gamma * x_hat + beta.
+        x_hat = (x - mean) / sqrt(var + eps),    out = gamma * x_hat + beta.
 
     Training also moves the running statistics towards the batch's,
     ``running = (1 - momentum) * running + momentum * batch``, with the unbiased variance
     ``var * n / (n - 1)`` for ``running_var`` (n values per feature). With
-    ``training=False`` the running statistics stand in for ``mu`` and ``var``, so an
+    ``training=False`` the running statistics stand in for ``mean`` and ``var``, so an
     example's output no longer depends on the rest of its batch. These are PyTorch's
     ``BatchNorm1d`` semantics.
 
@@ -331,26 +332,26 @@ class BatchNorm1d(Layer):
                     f"{self!r}: training needs more than one value per feature to compute a "
                     f"variance, got input of shape {x.shape}; use batches of 2 or more"
                 )
-            mu = x.mean(axis=axes, keepdims=True)
-            var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)  # biased: divides by n
+            mean = x.mean(axis=axes, keepdims=True)
+            var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)  # biased: divides by n
             m = self.momentum
             running_mean, running_var = self.buffers["running_mean"], self.buffers["running_var"]
-            running_mean[...] = (1 - m) * running_mean + m * mu.ravel()
+            running_mean[...] = (1 - m) * running_mean + m * mean.ravel()
             running_var[...] = (1 - m) * running_var + m * var.ravel() * n / (n - 1)
         else:
-            mu = self._per_feature(self.buffers["running_mean"], x)
+            mean = self._per_feature(self.buffers["running_mean"], x)
             var = self._per_feature(self.buffers["running_var"], x)
         self._x, self._training = x, training
         self._inv_std = 1 / np.sqrt(var + self.eps)
-        self._x_hat = (x - mu) * self._inv_std
+        self._x_hat = (x - mean) * self._inv_std
         gamma, beta = (self._per_feature(self.params[k], x) for k in ("gamma", "beta"))
         return gamma * self._x_hat + beta
 
     def backward(self, dout):
         """dout: (N, D) -> dx: (N, D). Fills grads["gamma"] and grads["beta"].
 
-        dgamma = sum(dout * x_hat) and dbeta = sum(dout) over the batch. In training mu and
-        var depend on every x, and Chapter 9 derives the compact form
+        dgamma = sum(dout * x_hat) and dbeta = sum(dout) over the batch. In training mean
+        and var depend on every x, and Chapter 9 derives the compact form
         dx = gamma / sqrt(var + eps) * (dout - mean(dout) - x_hat * mean(dout * x_hat));
         in evaluation they are constants, and dx = gamma / sqrt(var + eps) * dout.
         """

@@ -55,9 +55,11 @@ class Sequential(Layer):
         self._check_no_repeats()
         self._flat = None
         self._plan, self._ran_plan = None, None
+        self._inner = False  # True once inside another network (see forward)
+        for inner in self._inner_networks():
+            inner._inner = True
+            inner._flat = None  # with the engine, this network's buffer holds their parameters
         if _engine.engine_enabled():
-            for inner in self._inner_networks():
-                inner._flat = None  # this network's buffer now holds their parameters
             self._flat = _engine.flatten(list(self._named_leaves()))
 
     def __repr__(self):
@@ -145,12 +147,15 @@ class Sequential(Layer):
         """X: (N, ...) -> the last layer's output, e.g. logits (N, C).
 
         ``training=True`` switches Dropout on. Raises ValueError for an empty X or one
-        holding NaN or inf; each layer checks the shape it receives.
+        holding NaN or inf; each layer checks the shape it receives. (A network inside
+        another skips the NaN check: its input is an activation, and a NaN there means
+        training diverged, which the loss reports.)
         """
         X = np.asarray(X)
         if X.ndim == 0 or X.shape[0] == 0:
             raise ValueError(f"Sequential: got an empty input of shape {X.shape}")
-        check_finite("Sequential", "the input", X)
+        if not self._inner:
+            check_finite("Sequential", "the input", X)
         self._x = X
         plan = self._engine_plan()
         self._ran_plan = plan

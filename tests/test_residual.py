@@ -156,3 +156,23 @@ def test_fit_with_and_without_the_engine_follows_one_path(make, shape):
     for key in state_p:
         np.testing.assert_allclose(state_f[key], state_p[key], rtol=1e-4, atol=1e-5, err_msg=key)
     assert loss_f[-1] < loss_f[0]
+
+
+def test_a_nan_inside_a_residual_block_is_reported_as_divergence():
+    """An inner network's input is an activation: NaN there is training diverging, which
+    the loss reports with its advice, not bad data (the outer network checks the data)."""
+    from nnlib.train import TrainingDiverged
+
+    model = Sequential([Dense(3, 3, rng=0), Residual(Sequential([Dense(3, 3, rng=1), ReLU()])),
+                        Dense(3, 2, rng=2)])  # fmt: skip
+
+    class Poison:  # a weight becomes inf once training has begun, as in a divergence
+        def on_train_begin(self, history):
+            model.layers[0].params["W"][0, 0] = np.inf
+
+    X, y = np.ones((4, 3), np.float32), np.array([0, 1, 0, 1])
+    with pytest.raises(TrainingDiverged, match="try a smaller learning rate"):
+        fit(model, SoftmaxCrossEntropy(), SGD(0.1), X, y, epochs=1, batch_size=4,
+            callbacks=[Poison()], progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="the input of shape .* contains NaN or inf"):
+        model.forward(np.full((2, 3), np.nan, np.float32))

@@ -10,7 +10,7 @@ row sums and row dot products (``np.einsum``, one pass each), and the output is 
 stored the same way. An input stored otherwise is copied into that layout once.
 
 The formulas are the readable layer's (``nnlib.layers.BatchNorm1d``), rearranged to save
-passes over memory: with xc = x - mu and s = gamma / sqrt(var + eps),
+passes over memory: with xc = x - mean and s = gamma / sqrt(var + eps),
 
     out = s xc + beta,
     dx  = s dout - s mean(dout) - xc s mean(dout xc) / (var + eps),
@@ -46,11 +46,11 @@ class BatchNorm2dStep:
         if training:
             if M < 2:
                 return self._readable(x, training)  # (its error message)
-            mu = rows.mean(axis=1)
-            xc = rows - mu[:, None]
+            mean = rows.mean(axis=1)
+            xc = rows - mean[:, None]
             var = np.einsum("ij,ij->i", xc, xc) / M
             m, running = layer.momentum, layer.buffers
-            running["running_mean"][...] = (1 - m) * running["running_mean"] + m * mu
+            running["running_mean"][...] = (1 - m) * running["running_mean"] + m * mean
             running["running_var"][...] = (1 - m) * running["running_var"] + m * var * M / (M - 1)
         else:
             var = layer.buffers["running_var"]
