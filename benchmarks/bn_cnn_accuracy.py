@@ -5,13 +5,18 @@ The target (from the issue that added Part III): at least 93.0 % test accuracy, 
 CNN reaches 92.0 % (``cnn_accuracy.py``).
 
 The network uses what Chapters 8 and 9 add: batch normalisation after every convolution
-and after the hidden dense layer, dropout, augmentation by random shifts of up to 2 pixels
-(``nnlib.data.random_shift``), and Adam with a one-epoch linear warm-up and a cosine
-schedule (Chapter 7)::
+and after the hidden dense layer, dropout, and Adam with a one-epoch linear warm-up and a
+cosine schedule (Chapter 7), for 12 epochs in batches of 128::
 
     Conv2D(1, 32, 3, padding=1) - BatchNorm2d - ReLU - MaxPool2D(2)       (N, 32, 14, 14)
     Conv2D(32, 64, 3, padding=1) - BatchNorm2d - ReLU - MaxPool2D(2)      (N, 64, 7, 7)
     Flatten - Dense(3136, 128) - BatchNorm1d - ReLU - Dropout(0.3) - Dense(128, 10)
+
+Augmentation by random shifts of up to 2 pixels (``nnlib.data.random_shift``, Chapter 8)
+was tried and not chosen: after 12 epochs on the validation split it reached 93.28 %,
+against 93.53 % without (a difference within the noise of 6,000 images, but the rule is
+to take the better validation score). With so much data the network overfits little in
+12 epochs, and shifted images mostly make its training task harder.
 
 Choices are made on a validation split, never on the test set:
 
@@ -27,7 +32,7 @@ over the cores)::
 
     python benchmarks/bn_cnn_accuracy.py --stage validate --augment none
     python benchmarks/bn_cnn_accuracy.py --stage validate --augment shift
-    python benchmarks/bn_cnn_accuracy.py --stage final
+    python benchmarks/bn_cnn_accuracy.py --stage final      # the settings in CHOSEN
 
 Full Fashion-MNIST comes from Debian's ``dataset-fashion-mnist`` package (offline) or a
 download.
@@ -54,8 +59,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_PERCENT, BUDGET_SECONDS = 93.0, 20 * 60
 N_VAL = 6000
 # The settings of the final run, chosen on the validation split: see the runs recorded in
-# results/bn_cnn_validation_fashion.json.
-CHOSEN = {"augment": "shift", "epochs": 12, "lr": 2e-3, "batch_size": 128}
+# results/bn_cnn_validation_fashion.json (no augmentation 93.53 %, shifts 93.28 %).
+CHOSEN = {"augment": "none", "epochs": 12, "lr": 2e-3, "batch_size": 128}
 
 
 def best_cnn(seed=0):
