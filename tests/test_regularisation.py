@@ -95,7 +95,7 @@ def test_early_stopping_errors(blobs):
         EarlyStopping(model, "val_acc")
     with pytest.raises(ValueError, match="patience must be an integer >= 1, got 0"):
         EarlyStopping(model, patience=0)
-    with pytest.raises(ValueError, match="min_delta must be >= 0"):
+    with pytest.raises(ValueError, match="min_delta must be a number >= 0"):
         EarlyStopping(model, min_delta=-1)
     with pytest.raises(ValueError, match=r"History.val_loss is empty; pass validation_data"):
         fit(model, SoftmaxCrossEntropy(), SGD(0.1), X, y, epochs=2, batch_size=50,
