@@ -15,11 +15,12 @@ from numpy.lib import format as npy
 __all__ = ["read_arrays"]
 
 
-def read_arrays(path, params, owner):
+def read_arrays(path, params, owner, buffers=()):
     """The arrays named like ``params`` in the .npz file ``path``, in ``params``' dtypes.
 
     Raises a ValueError naming ``owner`` unless the file is an .npz archive with exactly
-    the keys of ``params``, each a float array of the parameter's shape.
+    the keys of ``params``, each a float array of the parameter's shape. Keys in
+    ``buffers`` (batch normalisation's running statistics) are called buffers in errors.
     Values are converted to the parameter's dtype (float64 1e39 becomes inf in float32:
     the caller checks the values after this).
     """
@@ -37,8 +38,9 @@ def read_arrays(path, params, owner):
             with archive.open(members[key]) as member:
                 shape, dtype = _header(member, f"{owner}: array {key!r} in {path}")
                 if shape != p.shape or dtype.kind != "f":
+                    kind = "buffer" if key in buffers else "parameter"
                     raise ValueError(
-                        f"{owner}: parameter {key!r} is {dtype} of shape {shape} in {path}, "
+                        f"{owner}: {kind} {key!r} is {dtype} of shape {shape} in {path}, "
                         f"but this network's is {p.dtype} of shape {p.shape}"
                     )
                 a = _data(member, f"{owner}: array {key!r} in {path}")

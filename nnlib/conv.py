@@ -19,7 +19,7 @@ the same numbers, arranged in memory for speed (the speed page explains how).
 import numpy as np
 
 from ._checks import as_rng, check_dtype, check_size
-from .layers import Layer
+from .layers import BatchNorm1d, Layer
 
 __all__ = [
     "conv_output_size",
@@ -29,6 +29,7 @@ __all__ = [
     "col2im",
     "Conv2D",
     "MaxPool2D",
+    "BatchNorm2d",
 ]
 
 
@@ -327,3 +328,26 @@ class MaxPool2D(Layer):
             best = np.where(takes_over, pixel, best)
             argmax[takes_over] = offset
         return argmax
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalisation of every channel of a batch of images. Introduced in Chapter 9.
+
+    ``BatchNorm1d``'s computation, with each channel's statistics taken over the batch and
+    every position of the image (the axes N, H and W): a convolution applies the same
+    filter everywhere, so all positions of a channel are normalised alike. The same
+    arguments, parameters ``gamma`` and ``beta`` of shape (C,), buffers ``running_mean``
+    and ``running_var`` of shape (C,), and PyTorch's ``BatchNorm2d`` semantics.
+    Input (N, C, H, W) -> output (N, C, H, W).
+    """
+
+    def __init__(self, num_channels, *, eps=1e-5, momentum=0.1, dtype=np.float32):
+        super().__init__(num_channels, eps=eps, momentum=momentum, dtype=dtype)
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 4 or input_shape[1] != self.num_features:
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.num_features}, H, W), "
+                f"got {input_shape}"
+            )
+        return tuple(input_shape)

@@ -41,6 +41,7 @@ __all__ = [
     "read_idx",
     "flatten",
     "one_hot",
+    "random_shift",
 ]
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -380,4 +381,35 @@ def one_hot(y, num_classes=10):
         )
     out = np.zeros((len(y), num_classes), dtype=np.float32)
     out[np.arange(len(y)), y] = 1
+    return out
+
+
+def random_shift(X, max_shift, rng=None):
+    """Shift each image by its own random number of pixels: data augmentation.
+
+    Introduced in Chapter 8. X: images (N, H, W) or (N, C, H, W). Every image moves by dy
+    rows and dx columns, each drawn uniformly from -max_shift, ..., max_shift (all channels
+    of an image move together): out[n, ..., i, j] = X[n, ..., i - dy, j - dx]. Pixels
+    pushed over the edge are lost; those that come in are 0, the background of MNIST and
+    Fashion-MNIST. rng: seed or ``numpy.random.Generator``. Returns a new array with the
+    shape and dtype of X.
+    """
+    X = np.asarray(X)
+    if X.ndim not in (3, 4):
+        raise ValueError(f"random_shift: expected images (N, H, W) or (N, C, H, W), got {X.shape}")
+    H, W = X.shape[-2:]
+    m = max_shift
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or not 0 <= m < min(H, W):
+        raise ValueError(
+            f"random_shift: max_shift must be an integer from 0 to {min(H, W) - 1} for "
+            f"{H}x{W} images, got {max_shift!r}"
+        )
+    shifts = np.random.default_rng(rng).integers(-m, m + 1, size=(len(X), 2))
+    padded = np.zeros(X.shape[:-2] + (H + 2 * m, W + 2 * m), dtype=X.dtype)
+    padded[..., m : m + H, m : m + W] = X  # X framed by m zeros on every side
+    out = np.empty_like(X)
+    for dy in range(-m, m + 1):  # all the images with the same shift at once
+        for dx in range(-m, m + 1):
+            n = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
+            out[n] = padded[n, ..., m - dy : m - dy + H, m - dx : m - dx + W]
     return out

@@ -55,22 +55,24 @@ def rel_error(a, b):
     return float(np.max(np.abs(a - b), initial=0) / scale)
 
 
-def check_layer(layer, x, *, eps=1e-6, rng=None):
+def check_layer(layer, x, *, eps=1e-6, rng=None, training=False):
     """Compare a layer's ``backward`` with numerical gradients; return the worst rel_error.
 
     Uses the scalar L = sum(forward(x) * dout) for a random ``dout``, whose gradient with
     respect to the output is exactly ``dout``. Checks dx and every parameter gradient.
     Run it in float64 (layers built with ``dtype=np.float64``, float64 ``x``).
-    layer: any layer; x: an input it accepts, e.g. (N, D). Introduced in Chapter 4.
+    layer: any layer; x: an input it accepts, e.g. (N, D). ``training=True`` checks the
+    training-mode computation (batch normalisation's batch statistics, Chapter 9).
+    Introduced in Chapter 4.
     """
     rng = np.random.default_rng(rng)
     x = np.array(x, dtype=np.float64)
-    dout = rng.standard_normal(layer.forward(x).shape)
+    dout = rng.standard_normal(layer.forward(x, training=training).shape)
 
     def loss(_):
-        return float(np.sum(layer.forward(x) * dout))
+        return float(np.sum(layer.forward(x, training=training) * dout))
 
-    layer.forward(x)
+    layer.forward(x, training=training)
     dx = layer.backward(dout)
     analytic = {k: g.copy() for k, g in layer.grads.items()}
     errors = [rel_error(dx, numerical_gradient(loss, x, eps))]

@@ -4,7 +4,7 @@ The contract every layer keeps (the book, the tests and the optimizers rely on i
 
 - ``forward(x, training=False) -> out`` computes the output and keeps what ``backward``
   will need (its cache). ``training`` is True only while ``fit`` trains; ``Dropout``
-  (Chapter 5) is the one layer that behaves differently then.
+  (Chapter 5) and ``BatchNorm1d`` (Chapter 9) behave differently then.
 - ``backward(dout) -> dx`` takes dL/d(out), the gradient of the loss with respect to the
   layer's output, stores the gradients of its parameters in ``grads`` and returns dL/dx.
 - ``params`` and ``grads`` are dicts with the same keys (empty for layers without
@@ -12,6 +12,9 @@ The contract every layer keeps (the book, the tests and the optimizers rely on i
   and never touches ``params``: updating weights is the optimizer's job. A layer reads its
   parameters from ``params`` at every call, so an optimizer that updates those arrays in
   place updates the layer.
+- ``buffers``: a dict of arrays that are part of the layer's state but are not trained
+  (``BatchNorm1d``'s running statistics); empty for most layers. ``Sequential.save``
+  saves them with the parameters.
 
 This file is the readable code, and the code that runs. A network (``Sequential``) may
 hand the same computation to ``nnlib._engine``, which computes the same numbers faster
@@ -27,7 +30,17 @@ import numpy as np
 from . import activations
 from ._checks import as_float_array, as_rng, check_dtype, check_size, is_number
 
-__all__ = ["Layer", "Dense", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Dropout", "Flatten"]
+__all__ = [
+    "Layer",
+    "Dense",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "LeakyReLU",
+    "Dropout",
+    "Flatten",
+    "BatchNorm1d",
+]
 
 
 class Layer:
@@ -36,6 +49,7 @@ class Layer:
     def __init__(self):
         self.params = {}
         self.grads = {}
+        self.buffers = {}
         self._x = None
 
     def __repr__(self):
@@ -247,3 +261,113 @@ class Flatten(Layer):
         """dout: (N, d1 d2 ...) -> dx: (N, d1, d2, ...), the same numbers reshaped back."""
         dout = self._check_dout(dout)
         return dout.reshape(self._x.shape)
+
+
+class BatchNorm1d(Layer):
+    """Batch normalisation of every feature over the batch. Introduced in Chapter 9.
+
+    With ``training=True`` each feature is standardised with its mean over the batch,
+    ``mean``, and its biased variance (dividing by n), ``var``, then scaled and shifted by
+    learned parameters:
+
+        x_hat = (x - mean) / sqrt(var + eps),    out = gamma * x_hat + beta.
+
+    Training also moves the running statistics towards the batch's,
+    ``running = (1 - momentum) * running + momentum * batch``, with the unbiased variance
+    ``var * n / (n - 1)`` for ``running_var`` (n values per feature). With
+    ``training=False`` the running statistics stand in for ``mean`` and ``var``, so an
+    example's output no longer depends on the rest of its batch. These are PyTorch's
+    ``BatchNorm1d`` semantics.
+
+    Args:
+        num_features: D, the width of each input row.
+        eps: added to the variance before the square root.
+        momentum: how far the running statistics move towards each batch's.
+        dtype: parameter dtype (float32 by default; gradient checks use float64).
+
+    Parameters: ``gamma`` (D,), ones, and ``beta`` (D,), zeros. Buffers (state that is
+    saved with the network but not trained): ``running_mean`` (D,), zeros, and
+    ``running_var`` (D,), ones. Input (N, D) -> output (N, D).
+    """
+
+    def __init__(self, num_features, *, eps=1e-5, momentum=0.1, dtype=np.float32):
+        super().__init__()
+        name = type(self).__name__
+        check_size(name, num_features=num_features)
+        dtype = check_dtype(name, dtype)
+        if not is_number(eps) or eps <= 0:
+            raise ValueError(f"{name}: eps must be a positive number, got {eps!r}")
+        if not is_number(momentum) or not 0 <= momentum <= 1:
+            raise ValueError(f"{name}: momentum must be a number in [0, 1], got {momentum!r}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.params = {"gamma": np.ones(num_features, dtype), "beta": np.zeros(num_features, dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {
+            "running_mean": np.zeros(num_features, dtype),
+            "running_var": np.ones(num_features, dtype),
+        }
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.num_features})"
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 2 or input_shape[1] != self.num_features:
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.num_features}), got {input_shape}"
+            )
+        return tuple(input_shape)
+
+    def _axes(self, x):
+        """The axes a feature's statistics average over: all but axis 1 (the features)."""
+        return (0, *range(2, x.ndim))
+
+    def _per_feature(self, v, x):
+        """A (D,) vector shaped to broadcast against x along its feature axis 1."""
+        return v.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+    def forward(self, x, training=False):
+        """x: (N, D) -> out: (N, D), each feature normalised, scaled by gamma, shifted by beta."""
+        x = self._check_input(x)  # an array of shape (N, D), or an error saying why not
+        axes, n = self._axes(x), x.size // self.num_features  # n values per feature
+        if training:
+            if n < 2:
+                raise ValueError(
+                    f"{self!r}: training needs more than one value per feature to compute a "
+                    f"variance, got input of shape {x.shape}; use batches of 2 or more"
+                )
+            mean = x.mean(axis=axes, keepdims=True)
+            var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)  # biased: divides by n
+            m = self.momentum
+            running_mean, running_var = self.buffers["running_mean"], self.buffers["running_var"]
+            running_mean[...] = (1 - m) * running_mean + m * mean.ravel()
+            running_var[...] = (1 - m) * running_var + m * var.ravel() * n / (n - 1)
+        else:
+            mean = self._per_feature(self.buffers["running_mean"], x)
+            var = self._per_feature(self.buffers["running_var"], x)
+        self._x, self._training = x, training
+        self._inv_std = 1 / np.sqrt(var + self.eps)
+        self._x_hat = (x - mean) * self._inv_std
+        gamma, beta = (self._per_feature(self.params[k], x) for k in ("gamma", "beta"))
+        return gamma * self._x_hat + beta
+
+    def backward(self, dout):
+        """dout: (N, D) -> dx: (N, D). Fills grads["gamma"] and grads["beta"].
+
+        dgamma = sum(dout * x_hat) and dbeta = sum(dout) over the batch. In training mean
+        and var depend on every x, and Chapter 9 derives the compact form
+        dx = gamma / sqrt(var + eps) * (dout - mean(dout) - x_hat * mean(dout * x_hat));
+        in evaluation they are constants, and dx = gamma / sqrt(var + eps) * dout.
+        """
+        dout = self._check_dout(dout)
+        x, x_hat = self._x, self._x_hat
+        axes, n = self._axes(x), x.size // self.num_features
+        dbeta = dout.sum(axis=axes)
+        dgamma = (dout * x_hat).sum(axis=axes)
+        self.grads["beta"][...] = dbeta
+        self.grads["gamma"][...] = dgamma
+        scale = self._per_feature(self.params["gamma"], x) * self._inv_std
+        if not self._training:
+            return scale * dout
+        mean_dout = self._per_feature(dbeta / n, x)
+        mean_dout_x_hat = self._per_feature(dgamma / n, x)
+        return scale * (dout - mean_dout - x_hat * mean_dout_x_hat)

@@ -2,7 +2,8 @@
 
 Forward runs the layers in order; backward runs them in reverse, each turning the gradient
 of its output into the gradient of its input (the recurrence derived in Chapter 4).
-A ``Sequential`` is itself a ``Layer``: it can sit inside another one.
+A ``Sequential`` is itself a ``Layer``: it can sit inside another one. ``Residual``
+(Chapter 9) adds a layer's input to its output: a skip connection.
 
 With the engine on (the default, see ``nnlib._engine``), a network keeps all its
 parameters in one flat buffer, leaving views behind in the layers, and runs its layers
@@ -20,7 +21,7 @@ from ._checks import as_float_array
 from ._npz import read_arrays
 from .layers import Layer
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "Residual"]
 
 
 def check_finite(owner, name, X):
@@ -62,45 +63,66 @@ class Sequential(Layer):
         self._check_no_repeats()
         self._flat = None
         self._plan, self._ran_plan = None, None
+        self._inner = False  # True once inside another network (see forward)
+        for inner in self._inner_networks():
+            inner._inner = True
+            inner._flat = None  # with the engine, this network's buffer holds their parameters
         if _engine.engine_enabled():
-            for inner in self._inner_networks():
-                inner._flat = None  # this network's buffer now holds their parameters
             self._flat = _engine.flatten(list(self._named_leaves()))
 
     def __repr__(self):
         return "Sequential([" + ", ".join(repr(layer) for layer in self.layers) + "])"
 
     def _named_leaves(self, prefix=""):
-        """(key prefix, layer) for every layer with parameters, inner networks opened."""
+        """(key prefix, layer) for every layer with parameters or buffers, containers
+        (inner networks, residual blocks) opened."""
+
+        def walk(layer, prefix):
+            children = _children(layer)
+            for key, child in children:
+                yield from walk(child, prefix if key is None else f"{prefix}{key}.")
+            if not children and (layer.params or getattr(layer, "buffers", None)):
+                yield prefix, layer
+
         for i, layer in enumerate(self.layers):
-            if isinstance(layer, Sequential):
-                yield from layer._named_leaves(f"{prefix}{i}.")
-            elif layer.params:
-                yield f"{prefix}{i}.", layer
+            yield from walk(layer, f"{prefix}{i}.")
 
     def _inner_networks(self):
-        for layer in self.layers:
+        """Every Sequential inside this one, at any depth (residual blocks included)."""
+        stack = [child for _, child in _children(self)]
+        while stack:
+            layer = stack.pop()
             if isinstance(layer, Sequential):
                 yield layer
-                yield from layer._inner_networks()
+            stack.extend(child for _, child in _children(layer))
 
     def _check_no_repeats(self):
         """The same layer object twice would share a cache that its backward needs."""
         seen = {}
 
-        def visit(net, where):
-            for i, layer in enumerate(net.layers):
-                if id(layer) in seen:
+        def visit(layer, where):
+            for key, child in _children(layer):
+                position = f"{where}{'block' if key is None else key}"  # "1.block.0"
+                if id(child) in seen:
                     raise ValueError(
-                        f"Sequential: layer {where}{i} ({layer!r}) is the same object as layer "
-                        f"{seen[id(layer)]}; each position needs its own layer (make a new "
+                        f"Sequential: layer {position} ({child!r}) is the same object as layer "
+                        f"{seen[id(child)]}; each position needs its own layer (make a new "
                         "ReLU() for each), since a layer keeps its input for backward"
                     )
-                seen[id(layer)] = f"{where}{i}"
-                if isinstance(layer, Sequential):
-                    visit(layer, f"{where}{i}.")
+                seen[id(child)] = position
+                visit(child, position + ".")
 
         visit(self, "")
+
+    @property
+    def buffers(self):
+        """Dict ``{"1.running_mean": array, ...}`` of every layer's buffers: state that is
+        saved with the parameters but not trained (``BatchNorm1d``'s running statistics)."""
+        return {
+            p + k: v
+            for p, layer in self._named_leaves()
+            for k, v in getattr(layer, "buffers", {}).items()
+        }
 
     @property
     def params(self):
@@ -133,12 +155,15 @@ class Sequential(Layer):
         """X: (N, ...) -> the last layer's output, e.g. logits (N, C).
 
         ``training=True`` switches Dropout on. Raises ValueError for an empty X or one
-        holding NaN or inf; each layer checks the shape it receives.
+        holding NaN or inf; each layer checks the shape it receives. (A network inside
+        another skips the NaN check: its input is an activation, and a NaN there means
+        training diverged, which the loss reports.)
         """
         X = as_float_array("Sequential", X)
         if X.ndim == 0 or X.shape[0] == 0:
             raise ValueError(f"Sequential: got an empty input of shape {X.shape}")
-        check_finite("Sequential", "the input", X)
+        if not self._inner:
+            check_finite("Sequential", "the input", X)
         self._x = X
         plan = self._engine_plan()
         self._ran_plan = plan
@@ -213,29 +238,94 @@ class Sequential(Layer):
     def save(self, path):
         """Save the parameters to ``path`` (.npz): plain arrays, no pickle. Introduced in Chapter 5.
 
-        Keys are those of ``params``; NumPy adds ".npz" to a path without it.
+        Keys are those of ``params`` and of ``buffers`` (the running statistics of batch
+        normalisation, Chapter 9); NumPy adds ".npz" to a path without it.
         """
-        np.savez(path, **self.params)
+        np.savez(path, **self.params, **self.buffers)
 
     def load(self, path):
         """Load parameters saved by ``save`` into this network, checking everything first.
 
         Introduced in Chapter 5. Never runs code from the file (no pickle), and checks
-        every array (keys, shapes, float dtype, finite values) before any parameter is
-        written, so a bad file leaves the network as it was; each array's shape is checked
-        before its data is read (``nnlib._npz``). Returns the network itself.
+        every array (keys, shapes, float dtype, finite values) before any parameter or
+        buffer is written, so a bad file leaves the network as it was; each array's shape
+        is checked before its data is read (``nnlib._npz``). Returns the network itself.
         """
         path = Path(path)
         if not path.exists() and path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")  # np.savez added the suffix
-        params = self.params
-        arrays = read_arrays(path, params, "Sequential.load")
+        buffers = self.buffers
+        params = {**self.params, **buffers}  # everything save wrote
+        arrays = read_arrays(path, params, "Sequential.load", buffers=buffers)
         for key, a in arrays.items():
-            check_finite("Sequential.load", f"parameter {key!r} in {path} (as {a.dtype})", a)
+            kind = "buffer" if key in buffers else "parameter"
+            check_finite("Sequential.load", f"{kind} {key!r} in {path} (as {a.dtype})", a)
         with uninterrupted():  # a Ctrl-C cannot leave the network half-loaded
             for key, p in params.items():
                 p[...] = arrays[key]
         return self
+
+
+class Residual(Layer):
+    """A skip connection: ``out = x + block(x)``. Introduced in Chapter 9.
+
+    block: any layer or ``Sequential`` whose output has the shape of its input.
+    ``params``, ``grads`` and ``buffers`` are the block's, under the block's keys; inside
+    a ``Sequential`` they take the Residual's position as prefix, as an inner network's
+    do: ``Sequential([Dense(4, 4), Residual(Sequential([Dense(4, 4), ReLU()]))])`` has
+    the keys ``"0.W"``, ``"0.b"``, ``"1.0.W"``, ``"1.0.b"``.
+    """
+
+    def __init__(self, block):
+        self._x = None  # (Layer.__init__ is not called: params and grads are the block's)
+        if not isinstance(block, Layer):
+            raise TypeError(f"Residual: block is {block!r}, not a Layer (such as Dense(4, 4))")
+        self.block = block
+
+    def __repr__(self):
+        return f"Residual({self.block!r})"
+
+    @property
+    def params(self):
+        return self.block.params
+
+    @property
+    def grads(self):
+        return self.block.grads
+
+    @property
+    def buffers(self):
+        return getattr(self.block, "buffers", {})
+
+    def output_shape(self, input_shape):
+        shape = tuple(self.block.output_shape(input_shape))
+        if shape != tuple(input_shape):
+            raise ValueError(
+                f"Residual: the block turns input of shape {tuple(input_shape)} into "
+                f"{shape}; x + block(x) needs the same shape in and out"
+            )
+        return shape
+
+    def forward(self, x, training=False):
+        """x: (N, ...) -> x + block(x), of the same shape."""
+        x = self._check_input(x)  # a float array whose shape the block keeps, or an error
+        self._x = x
+        return x + self.block.forward(x, training=training)
+
+    def backward(self, dout):
+        """dx = dout + the block's dx: the gradient flows through the sum both ways."""
+        dout = self._check_dout(dout)
+        return dout + self.block.backward(dout)
+
+
+def _children(layer):
+    """[(key, sublayer)] of a container: a Sequential's layers keyed by position, a
+    Residual's block with key None (it adds nothing to the keys); [] for other layers."""
+    if isinstance(layer, Sequential):
+        return list(enumerate(layer.layers))
+    if isinstance(layer, Residual):
+        return [(None, layer.block)]
+    return []
 
 
 class _Text(str):

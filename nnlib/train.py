@@ -6,8 +6,9 @@ else here is bookkeeping a reader would otherwise write again in every chapter.
 Callbacks are objects with any of these optional methods, called by ``fit``:
 ``on_train_begin(history)``, ``on_epoch_begin(epoch, optimizer)``,
 ``on_batch_begin(step, optimizer)`` (step counts batches over the whole run, from 0),
-``on_epoch_end(epoch, history)`` and ``on_train_end(history)``. Learning-rate schedules
-(``nnlib.schedules``) and ``LivePlot`` are callbacks.
+``on_epoch_end(epoch, history)`` and ``on_train_end(history)``. A callback that sets its
+attribute ``stop_training`` to True ends the run after the current epoch. Learning-rate
+schedules (``nnlib.schedules``), ``LivePlot`` and ``EarlyStopping`` are callbacks.
 """
 
 import math
@@ -18,11 +19,19 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _engine
-from ._checks import as_rng, check_size
+from ._checks import as_rng, check_size, is_number
 from .losses import SoftmaxCrossEntropy
 from .network import check_finite
 
-__all__ = ["History", "TrainingDiverged", "train_step", "fit", "evaluate", "LivePlot"]
+__all__ = [
+    "History",
+    "TrainingDiverged",
+    "train_step",
+    "fit",
+    "evaluate",
+    "LivePlot",
+    "EarlyStopping",
+]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -251,6 +260,7 @@ def fit(
     shuffle=True,
     rng=None,
     callbacks=(),
+    augment=None,
     progress=True,
 ):
     """Train ``model`` on (X, y) with minibatch gradient descent; return a ``History``.
@@ -267,6 +277,10 @@ def fit(
         validation_data: optional (X_val, y_val), evaluated after every epoch.
         shuffle: reshuffle the examples before every epoch (seeded by ``rng``).
         callbacks: objects with the hooks listed in the module docstring.
+        augment: optional function ``augment(X_batch, rng) -> X_batch`` applied to every
+            training batch before the step (same shape out as in), e.g.
+            ``lambda X, rng: nnlib.data.random_shift(X, 2, rng)`` (Chapter 8). It gets
+            ``fit``'s random generator. Validation data is never augmented.
         progress: show a tqdm progress bar (works in Jupyter, Colab and a terminal).
     Returns:
         History with one entry per epoch in each of its lists.
@@ -281,6 +295,10 @@ def fit(
     Introduced in Chapter 5.
     """
     _check_roles(model, loss, optimizer, callbacks)
+    if augment is not None and not callable(augment):
+        raise TypeError(
+            f"fit: augment must be a function augment(X_batch, rng) -> X_batch, got {augment!r}"
+        )
     X, y = _check_data(X, y)
     check_size("fit", epochs=epochs, batch_size=batch_size)
     dtype = _model_dtype(model)
@@ -332,6 +350,8 @@ def fit(
                 batches = _batches(X, y, batch_size, order, xbuf, ybuf)
                 for b, (xb, yb) in enumerate(batches):
                     _call(callbacks, "on_batch_begin", step, optimizer)
+                    if augment is not None:
+                        xb = _augmented(augment, xb, rng)
                     try:
                         value, out = step_fn(model, loss, optimizer, xb, yb)
                     except TrainingDiverged as error:
@@ -358,12 +378,25 @@ def fit(
                 epochs_done = epoch + 1
                 bar.set_postfix(epoch=epoch + 1, loss=f"{history.loss[-1]:.4f}")
                 _call(callbacks, "on_epoch_end", epoch, history)
+                if any(getattr(cb, "stop_training", False) for cb in callbacks):
+                    break  # a callback, such as EarlyStopping, ended the run
         except KeyboardInterrupt:  # Ctrl-C: stop here (the step itself ran whole)
             interrupted = True
     if interrupted:
         _stop_after_interrupt(history, epochs_done)
     _call(callbacks, "on_train_end", history)
     return history
+
+
+def _augmented(augment, xb, rng):
+    """The batch after ``augment``, which must keep its shape (and gets the model's dtype)."""
+    out = np.asarray(augment(xb, rng))
+    if out.shape != xb.shape:
+        raise ValueError(
+            f"fit: augment must return a batch of the shape it was given, {xb.shape}; "
+            f"got {out.shape}"
+        )
+    return out.astype(xb.dtype, copy=False)
 
 
 class LivePlot:
@@ -420,3 +453,62 @@ class LivePlot:
         self.figure.tight_layout()
         if self._handle is not None:
             self._handle.update(self._image())
+
+
+class EarlyStopping:
+    """A callback that stops ``fit`` when a validation metric stops improving, and puts
+    back the parameters of its best epoch. Introduced in Chapter 8.
+
+    Args:
+        model: the network being trained (its parameters are copied and restored).
+        monitor: the ``History`` list to watch: "val_loss" (lower is better) or
+            "val_accuracy" (higher is better); "loss" and "accuracy" also work, but
+            watching the training data defeats the purpose.
+        patience: epochs without improvement after which training stops.
+        min_delta: a change smaller than this does not count as an improvement.
+        restore_best: at the end of training, copy the best epoch's parameters (and
+            buffers, such as batch normalisation's running statistics) back into the model.
+
+    After ``fit`` returns: ``best_epoch`` (index into the History lists, 0 = the first
+    epoch), ``best`` (the metric there) and ``stopped_epoch`` (index of the last epoch
+    trained, or None if training ran all its epochs).
+    """
+
+    def __init__(self, model, monitor="val_loss", *, patience=5, min_delta=0.0,
+                 restore_best=True):  # fmt: skip
+        if monitor not in ("val_loss", "val_accuracy", "loss", "accuracy"):
+            raise ValueError(
+                "EarlyStopping: monitor must be 'val_loss', 'val_accuracy', 'loss' or "
+                f"'accuracy', got {monitor!r}"
+            )
+        check_size("EarlyStopping", patience=patience)
+        if not is_number(min_delta) or min_delta < 0:
+            raise ValueError(f"EarlyStopping: min_delta must be a number >= 0, got {min_delta!r}")
+        self.model, self.monitor, self.patience = model, monitor, patience
+        self.min_delta, self.restore_best = min_delta, restore_best
+        self.sign = -1 if monitor.endswith("loss") else 1  # sign * metric: higher is better
+
+    def on_train_begin(self, history):
+        self.best, self.best_epoch, self.stopped_epoch = None, None, None
+        self.stop_training, self._best_state = False, None
+
+    def on_epoch_end(self, epoch, history):
+        values = getattr(history, self.monitor)
+        if not values:
+            raise ValueError(
+                f"EarlyStopping: History.{self.monitor} is empty; pass "
+                "validation_data=(X_val, y_val) to fit (and integer labels for accuracy)"
+            )
+        value = values[-1]
+        if self.best is None or self.sign * (value - self.best) > self.min_delta:
+            self.best, self.best_epoch = value, epoch
+            state = {**self.model.params, **getattr(self.model, "buffers", {})}
+            self._best_state = {key: a.copy() for key, a in state.items()}
+        elif epoch - self.best_epoch >= self.patience:
+            self.stop_training, self.stopped_epoch = True, epoch
+
+    def on_train_end(self, history):
+        if self.restore_best and self._best_state is not None:
+            state = {**self.model.params, **getattr(self.model, "buffers", {})}
+            for key, a in state.items():
+                a[...] = self._best_state[key]

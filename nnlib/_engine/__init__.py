@@ -16,6 +16,7 @@ what each piece buys.
   max pooling over tiling windows in one pass.
 - ``losses``: softmax cross-entropy for training steps, with fewer passes and no
   denormal probabilities.
+- ``norm``: batch normalisation of images with each channel's numbers in one row.
 - ``plan``: how a ``Sequential`` runs its layers through all this, fusing ``Conv2D``,
   ``ReLU``, ``MaxPool2D`` into one step and skipping the gradient with respect to the data
   in training (``train_step``).

@@ -11,6 +11,7 @@
   why the result is the same).
 - ``MaxPool2D``: a running maximum that keeps the input's memory order; tiling windows
   go backward in one pass.
+- ``BatchNorm2d``: each channel as one contiguous row (``nnlib._engine.norm``).
 - any other layer: its own ``forward`` and ``backward``.
 
 ``input_grad=False`` lets the first step skip dL/dX, the gradient with respect to the
@@ -21,6 +22,7 @@ data, which training never uses (it costs as much as a forward pass): ``train_st
 import numpy as np
 
 from . import conv as econv
+from .norm import BatchNorm2dStep
 
 
 class LayerStep:
@@ -167,11 +169,11 @@ class FlattenStep:
 
 
 def _steps(layers):
-    from ..conv import Conv2D, MaxPool2D
+    from ..conv import BatchNorm2d, Conv2D, MaxPool2D
     from ..layers import Dense, Flatten, ReLU
 
     simple = {Dense: DenseStep, ReLU: ReLUStep, Conv2D: ConvStep, MaxPool2D: PoolStep,
-              Flatten: FlattenStep}  # fmt: skip
+              Flatten: FlattenStep, BatchNorm2d: BatchNorm2dStep}  # fmt: skip
     steps, i = [], 0
     while i < len(layers):
         kinds = [type(layer) for layer in layers[i : i + 3]]

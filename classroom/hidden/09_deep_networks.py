@@ -1,0 +1,67 @@
+"""Hidden tests for Chapter 9's exercises (run inside the student's notebook by otter).
+
+The batch-normalisation answers are compared with nnlib's BatchNorm1d (itself tested
+against PyTorch) and with central differences; the initialisation answers with a
+measurement through a deep network and with the closed form.
+"""
+# ruff: noqa: F821  (the names come from the notebook)
+
+
+def test_9_1():
+    rng = np.random.default_rng(9101)
+    for N, D, eps in [(2, 1, 1e-5), (17, 6, 1e-3), (64, 3, 0.5)]:
+        x = rng.standard_normal((N, D)) * rng.uniform(0.1, 10, D) + rng.standard_normal(D)
+        gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
+        out, x_hat, inv_std = batchnorm_forward(x, gamma, beta, eps)
+        ref = BatchNorm1d(D, eps=eps, dtype=np.float64)
+        ref.params["gamma"][...], ref.params["beta"][...] = gamma, beta
+        assert rel_error(out, ref.forward(x, training=True)) < 1e-12
+        assert rel_error(x_hat, ref._x_hat) < 1e-12
+        assert inv_std.shape == (D,)
+        assert rel_error(inv_std, 1 / np.sqrt(x.var(axis=0) + eps)) < 1e-12
+
+
+def test_9_2():
+    from nnlib.gradcheck import numerical_gradient
+
+    rng = np.random.default_rng(9201)
+    for N, D, eps in [(3, 2, 1e-5), (10, 5, 0.1)]:
+        x = rng.standard_normal((N, D)) * 2 + 1
+        gamma, beta = rng.uniform(0.5, 2, D), rng.standard_normal(D)
+        dout = rng.standard_normal((N, D))
+        ref = BatchNorm1d(D, eps=eps, dtype=np.float64)
+        ref.params["gamma"][...], ref.params["beta"][...] = gamma, beta
+        ref.forward(x, training=True)
+        x_hat, inv_std = ref._x_hat.copy(), 1 / np.sqrt(x.var(axis=0) + eps)
+        dx, dgamma, dbeta = batchnorm_backward(dout, x_hat, inv_std, gamma)
+
+        def loss(_, ref=ref, x=x, dout=dout):
+            return float(np.sum(ref.forward(x, training=True) * dout))
+
+        assert rel_error(dx, numerical_gradient(loss, x)) < 1e-7
+        assert rel_error(dgamma, (dout * x_hat).sum(axis=0)) < 1e-12
+        assert rel_error(dbeta, dout.sum(axis=0)) < 1e-12
+
+
+def test_9_3():
+    for fan_in, alpha in [(50, 0.0), (300, 0.01), (128, 0.2), (10, 0.5), (64, 1.0)]:
+        assert np.isclose(leaky_he_std(fan_in, alpha), np.sqrt(2 / ((1 + alpha**2) * fan_in)))
+    # Measured: 30 leaky-ReLU layers of width 400 keep the variance of the pre-activations.
+    from nnlib.activations import leaky_relu
+
+    rng = np.random.default_rng(9301)
+    z = rng.standard_normal((1000, 400))
+    for _ in range(30):
+        z = leaky_relu(z, 0.3) @ (rng.standard_normal((400, 400)) * leaky_he_std(400, 0.3))
+    assert 0.5 < z.var() < 2.0
+
+
+def test_9_4():
+    for gain, factor in [(1.0, 2.0), (1.0, 1000.0), (1.2, 50.0), (1.5, 10.0), (1.9, 1e6)]:
+        per_layer = gain**2 / 2
+        L = layers_until(gain, factor)
+        if per_layer < 1:
+            assert per_layer**L <= 1 / factor * (1 + 1e-9) and per_layer ** (L - 1) > 1 / factor
+        else:
+            assert per_layer**L >= factor * (1 - 1e-9) and per_layer ** (L - 1) < factor
+    assert layers_until(2**0.5, 10.0) is None
