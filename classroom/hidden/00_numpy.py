@@ -7,11 +7,12 @@ functions are the notebook's own); otter-grader hides it from students.
 
 
 def test_0_1():
-    rng = np.random.default_rng(1001)
-    X, w = rng.standard_normal((17, 9)), rng.standard_normal(9)
-    out = batched_dot(X, w)
-    assert np.shape(out) == (17,)
-    assert np.allclose(out, np.einsum("nd,d->n", X, w))
+    rng = np.random.default_rng(1003)
+    X = rng.uniform(-100, 100, (31, 6)) * rng.uniform(0.01, 50, 6)
+    Z = standardise(X)
+    assert np.shape(Z) == (31, 6)
+    assert np.allclose(Z.mean(axis=0), 0) and np.allclose(Z.std(axis=0), 1)
+    assert np.allclose(Z * X.std(axis=0) + X.mean(axis=0), X)
 
 
 def test_0_2():
@@ -21,12 +22,39 @@ def test_0_2():
     assert np.shape(out) == (7, 3)
     assert np.allclose(out, ((A[:, None] - B[None]) ** 2).sum(-1))
     assert np.allclose(np.diag(pairwise_sq_dists(A, A)), 0)
+    assert np.shape(pairwise_sq_dists(A[:1], B)) == (1, 3)
 
 
 def test_0_3():
-    rng = np.random.default_rng(1003)
-    X = rng.uniform(-100, 100, (31, 6)) * rng.uniform(0.01, 50, 6)
-    Z = standardise(X)
-    assert np.shape(Z) == (31, 6)
-    assert np.allclose(Z.mean(axis=0), 0) and np.allclose(Z.std(axis=0), 1)
-    assert np.allclose(Z * X.std(axis=0) + X.mean(axis=0), X)
+    rng = np.random.default_rng(1004)
+    params = {"0.W": rng.standard_normal((4, 3)), "0.b": rng.standard_normal(3)}
+    grads = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+    held = dict(params)  # what the layers hold: the same arrays
+    expected = {k: v - 0.03 * grads[k] for k, v in params.items()}
+    assert sgd_step(params, grads, 0.03) is None
+    for k in params:
+        assert params[k] is held[k], "the arrays must be updated in place, not replaced"
+        assert np.allclose(held[k], expected[k])
+
+
+def test_0_4():
+    rng = np.random.default_rng(1005)
+    a, b = rng.standard_normal(9), rng.standard_normal(9)
+    expected = np.mean((a - b) ** 2)
+    for x in (a, a[:, None]):
+        for y in (b, b[:, None]):
+            assert np.isclose(mse(x, y), expected), (np.shape(x), np.shape(y))
+    for bad in (rng.standard_normal(8), rng.standard_normal((10, 1))):
+        try:
+            mse(a[:, None], bad)
+        except ValueError as error:
+            assert "9" in str(error), "the error should name the shapes"
+        else:
+            raise AssertionError("different numbers of values must raise a ValueError")
+
+
+def test_0_5():
+    assert machine_epsilon(np.float16) == 2.0**-10
+    assert machine_epsilon(np.float32) == float(np.finfo(np.float32).eps)
+    assert machine_epsilon(np.float64) == float(np.finfo(np.float64).eps)
+    assert isinstance(machine_epsilon(np.float32), float)

@@ -12,17 +12,14 @@ def test_2_1():
 
 
 def test_2_2():
-    rng = np.random.default_rng(2102)
-    theta, grad = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    before = theta.copy()
-    new = gd_step(theta, grad, 0.37)
-    assert np.allclose(new, before - 0.37 * grad)
-    assert np.array_equal(theta, before), "theta was modified in place"
-    # 100 steps on (theta - 3)^2 reach the minimum
-    t = np.array([10.0])
-    for _ in range(100):
-        t = gd_step(t, 2 * (t - 3), 0.1)
-    assert abs(t[0] - 3) < 1e-6
+    for a1, a2 in [(1.0, 10.0), (0.3, 0.5), (2.0, 200.0)]:
+        eta, rho = best_lr(a1, a2)
+        assert np.isclose(eta, 2 / (a1 + a2)) and np.isclose(rho, (a2 - a1) / (a2 + a1))
+        # gradient descent at eta shrinks both coordinates by exactly rho per step
+        theta = np.array([1.0, 1.0])
+        for _ in range(30):
+            theta = theta - eta * np.array([a1, a2]) * theta
+        assert np.allclose(np.abs(theta), rho**30)
 
 
 def test_2_3():
@@ -33,3 +30,17 @@ def test_2_3():
     assert np.shape(g) == (13, 6)
     assert rel_error(g, numerical_gradient(lambda v: ce.forward(v, y), Z.copy())) < 1e-7
     assert np.allclose(g.sum(axis=1), 0)  # probabilities minus a one-hot sum to zero
+
+
+def test_2_4():
+    rng = np.random.default_rng(2104)
+    z, y = rng.standard_normal(11) * 5, rng.integers(0, 2, 11).astype(float)
+    L, dz = bce_with_logits(z, y)
+    p = 1 / (1 + np.exp(-z))
+    assert np.isclose(L, -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    assert np.shape(dz) == (11,)
+    assert rel_error(dz, numerical_gradient(lambda v: bce_with_logits(v, y)[0], z.copy())) < 1e-7
+    # large logits: right class costs ~0, wrong class costs ~|z|, nothing infinite
+    L_big, dz_big = bce_with_logits(np.array([700.0, -700.0, 700.0]), np.array([1.0, 0.0, 0.0]))
+    assert np.isclose(L_big, 700.0 / 3) and np.all(np.isfinite(dz_big))
+    assert np.allclose(dz_big, [0.0, 0.0, 1 / 3])

@@ -19,19 +19,36 @@ def test_3_1():
 
 def test_3_2():
     rng = np.random.default_rng(3201)
-    Z, G = rng.standard_normal((3, 11)) * 4, rng.standard_normal((3, 11))
-    f = lambda _: np.sum(1 / (1 + np.exp(-Z)) * G)  # noqa: E731
-    assert rel_error(sigmoid_backward(G, Z), numerical_gradient(f, Z)) < 1e-7
+    p = init_params(rng, sizes=(10, 7, 7, 3))
+    X, y = rng.standard_normal((6, 10)), rng.integers(0, 3, 6)
+    assert wrong_gradients(buggy_backward, p, X, y) == {"W1", "b1"}
+    assert wrong_gradients(fixed_backward, p, X, y) == set()
+
+    def no_mean(y, params, cache):  # forgets the 1/N: every gradient N times too large
+        return {k: len(y) * g for k, g in backward(y, params, cache).items()}
+
+    assert wrong_gradients(no_mean, p, X, y) == set(p)
+    q = init_params(rng, sizes=(10, 9, 4, 3))  # unequal widths: the fix must be general
+    _, cache = forward(X, q)
+    fixed, right = fixed_backward(y, q, cache), backward(y, q, cache)
+    assert all(np.allclose(fixed[k], right[k]) for k in q)
 
 
 def test_3_3():
     rng = np.random.default_rng(3301)
-    X, y = rng.standard_normal((11, 4)), rng.integers(0, 5, 11)
+    X, Y = rng.standard_normal((11, 4)), rng.standard_normal((11, 3))
     p = {"W1": rng.standard_normal((4, 8)), "b1": rng.standard_normal(8) * 0.1,
-         "W2": rng.standard_normal((8, 5)), "b2": rng.standard_normal(5) * 0.1}  # fmt: skip
-    loss, g = one_hidden_loss_and_grads(X, y, p)
+         "W2": rng.standard_normal((8, 3)), "b2": rng.standard_normal(3) * 0.1}  # fmt: skip
+    loss, g = tanh_mse_loss_and_grads(X, Y, p)
     assert set(g) == set(p)
     for k in p:
         assert np.shape(g[k]) == np.shape(p[k])
-        num = numerical_gradient(lambda _: one_hidden_loss_and_grads(X, y, p)[0], p[k])
-        assert rel_error(g[k], num) < 1e-6, k
+        num = numerical_gradient(lambda _: tanh_mse_loss_and_grads(X, Y, p)[0], p[k])
+        assert rel_error(g[k], num) < 1e-7, k
+
+
+def test_3_4():
+    rng = np.random.default_rng(3401)
+    X, y = rng.uniform(0, 1, (25, 784)), rng.integers(0, 10, 25)
+    assert zero_init_changes(X, y, steps=1, lr=0.1) == {"b3"}
+    assert zero_init_changes(X, y, steps=6, lr=1.0) == {"b3"}

@@ -17,14 +17,35 @@ def test_4_1():
 
 def test_4_2():
     rng = np.random.default_rng(4201)
-    x = rng.standard_normal((5, 2, 3)) * 3
-    assert np.allclose(MyTanh().forward(x), np.tanh(x))
-    assert check_layer(MyTanh(), x, rng=rng) < 1e-7
-    assert check_layer(MyTanh(), rng.standard_normal((8, 1)), rng=rng) < 1e-7
+    x = rng.standard_normal((7, 5)) * 4 + 300  # large logits: the forward pass must be stable
+    layer = MySoftmax()
+    out = layer.forward(x)
+    assert np.all(np.isfinite(out)) and np.allclose(out.sum(axis=1), 1)
+    assert check_layer(MySoftmax(), x - 300, rng=rng) < 1e-7
+    # the VJP against the explicit Jacobian diag(p) - p p^T, row by row
+    dout = rng.standard_normal((7, 5))
+    dx = layer.backward(dout)
+    for n in range(7):
+        p = out[n]
+        assert np.allclose(dx[n], (np.diag(p) - np.outer(p, p)) @ dout[n])
+    # softmax followed by -mean log p[y] has the gradient (P - Y) / N of Chapter 2
+    y = rng.integers(0, 5, 7)
+    dP = np.zeros((7, 5))
+    dP[np.arange(7), y] = -1 / (7 * out[np.arange(7), y])
+    Y = np.eye(5)[y]
+    assert np.allclose(layer.backward(dP), (out - Y) / 7)
 
 
 def test_4_3():
     rng = np.random.default_rng(4301)
+    x = rng.standard_normal((5, 2, 3)) * 4
+    assert np.allclose(MySiLU().forward(x), x / (1 + np.exp(-x)))
+    assert check_layer(MySiLU(), x, rng=rng) < 1e-7
+    assert check_layer(MySiLU(), rng.standard_normal((8, 1)), rng=rng) < 1e-7
+
+
+def test_4_4():
+    rng = np.random.default_rng(4401)
     f64 = {"rng": rng, "dtype": np.float64}
     layers = [Dense(3, 4, **f64), Sigmoid(), Dense(4, 4, **f64), Tanh(), Dense(4, 2, **f64)]
     x, G = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
