@@ -116,7 +116,7 @@ def main(argv=None):
         "n_train": len(data.y_train),
         "n_test": len(data.y_test),
         "architecture": repr(model),
-        "parameters": int(model.flat_params.size),
+        "parameters": int(sum(p.size for p in model.params.values())),
         "settings": {
             "epochs": args.epochs,
             "batch_size": args.batch_size,

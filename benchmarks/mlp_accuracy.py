@@ -135,7 +135,7 @@ def run_recipe(name, data, *, seed, epochs):
     target = TARGETS["mnist" if data.name == "mnist" else "fashion"][name]
     return {
         "architecture": repr(model),
-        "parameters": int(sum(p.size for p in model.params().values())),
+        "parameters": int(sum(p.size for p in model.params.values())),
         "settings": settings,
         "seed": seed,
         "train_loss": history.loss,

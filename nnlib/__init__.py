@@ -5,3 +5,7 @@ name says in its docstring which chapter introduces it; ``book/nnlib.md`` lists 
 """
 
 __version__ = "0.1.0"
+
+from ._engine import engine_enabled, set_engine  # noqa: E402
+
+__all__ = ["engine_enabled", "set_engine"]

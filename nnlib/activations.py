@@ -17,6 +17,7 @@ __all__ = [
     "leaky_relu",
     "leaky_relu_grad",
     "softmax",
+    "log_softmax",
 ]
 
 
@@ -90,3 +91,16 @@ def softmax(z, axis=-1):
     shifted = z - z.max(axis=axis, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(z, axis=-1):
+    """log softmax(z) = z - logsumexp(z) along ``axis``, without overflow or log(0).
+
+    The row maximum m is subtracted first: log sum_j exp(z_j) = m + log sum_j exp(z_j - m),
+    so every exponent is <= 0 and the largest term is exp(0) = 1 (the sum is never 0).
+    z: any shape, e.g. logits (N, C) -> log-probabilities of the same shape.
+    Introduced in Chapter 2 (the stable cross-entropy).
+    """
+    z = np.asarray(z)
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))

@@ -7,7 +7,19 @@ their default ``reduction="mean"``, so the numbers match what readers meet next.
 
 import numpy as np
 
+from .activations import log_softmax
+
 __all__ = ["MSELoss", "SoftmaxCrossEntropy"]
+
+
+def _as_arrays(name, y_hat, y):
+    """Outputs must be real floats; array-likes (lists) are accepted."""
+    y_hat, y = np.asarray(y_hat), np.asarray(y)
+    if y_hat.dtype.kind != "f":
+        raise ValueError(
+            f"{name}: expected the network's outputs as floats, got dtype {y_hat.dtype}"
+        )
+    return y_hat, y
 
 
 def _check_batch(name, y_hat, y):
@@ -31,7 +43,9 @@ class MSELoss:
     """
 
     def forward(self, y_hat, y):
-        y = np.asarray(y)
+        y_hat, y = _as_arrays("MSELoss", y_hat, y)
+        if y.dtype.kind not in "fiu":
+            raise ValueError(f"MSELoss: expected real-valued targets y, got dtype {y.dtype}")
         _check_batch("MSELoss", y_hat, y)
         if y_hat.shape != y.shape:
             raise ValueError(
@@ -43,6 +57,8 @@ class MSELoss:
 
     def backward(self):
         """dL/dy_hat = 2 (y_hat - y) / (number of elements)."""
+        if not hasattr(self, "_diff"):
+            raise RuntimeError("MSELoss: backward() called before forward()")
         return (2 / self._diff.size) * self._diff
 
 
@@ -50,57 +66,38 @@ class SoftmaxCrossEntropy:
     """Softmax followed by cross-entropy, fused. Introduced in Chapter 2.
 
     forward(logits, y): logits of shape (N, C), y integer labels of shape (N,) in [0, C).
-    L = mean over the batch of  -log softmax(logits)[y]
-      = mean of  logsumexp(logits_i) - logits_i[y_i],
-    computed after subtracting each row's maximum, so logits in the thousands are fine.
-    backward() returns dL/dlogits = (softmax(logits) - onehot(y)) / N, shape (N, C).
+    L = mean over the batch of  -log softmax(logits)[y]  (``log_softmax`` is the stable
+    form, Chapter 2). backward() returns dL/dlogits = (softmax(logits) - onehot(y)) / N,
+    shape (N, C).
     """
 
-    _EXP_FLOOR = -80.0
-
     def forward(self, y_hat, y):
-        y = np.asarray(y)
+        y_hat, y = _as_arrays("SoftmaxCrossEntropy", y_hat, y)
         if y_hat.ndim != 2:
             raise ValueError(
                 f"SoftmaxCrossEntropy: expected logits of shape (N, C), got {y_hat.shape}"
             )
-        if y.ndim != 1:
+        if y.ndim != 1 or y.dtype.kind not in "iu":
             raise ValueError(
-                f"SoftmaxCrossEntropy: expected integer labels of shape (N,), got {y.shape}"
+                f"SoftmaxCrossEntropy: expected integer labels of shape (N,), got shape "
+                f"{y.shape} and dtype {y.dtype}; use y.astype(np.int64) for whole numbers"
             )
         _check_batch("SoftmaxCrossEntropy", y_hat, y)
-        if y.dtype.kind not in "iu":
-            raise ValueError(
-                f"SoftmaxCrossEntropy: labels must be integers (class indices), got dtype "
-                f"{y.dtype}; use y.astype(np.int64) if they are whole numbers"
-            )
         N, C = y_hat.shape
-        # The reductions call NumPy's ufuncs directly (np.add.reduce is what .sum() runs
-        # after a layer of Python): in a training loop this code runs right after large
-        # matrix products, with the interpreter's own code pushed out of the cache, and
-        # each layer of Python then costs microseconds (the speed page measures it).
-        if np.minimum.reduce(y) < 0 or np.maximum.reduce(y) >= C:
+        if y.min() < 0 or y.max() >= C:
             raise ValueError(
                 f"SoftmaxCrossEntropy: labels must be in [0, {C - 1}] for {C} classes, got "
                 f"values from {y.min()} to {y.max()}"
             )
-        shifted = y_hat - np.maximum.reduce(y_hat, axis=1, keepdims=True)
-        picked = shifted[np.arange(N), y]  # the true class's shifted logit
-        # exp(-80) ~ 1.8e-35 is the smallest probability we keep. Below about exp(-87),
-        # float32 turns into "denormal" numbers, which x86 processors handle up to a
-        # hundred times more slowly, and a confident network makes plenty of them. The
-        # clamp changes the loss and its gradient by less than 1e-33.
-        np.maximum(shifted, self._EXP_FLOOR, out=shifted)
-        exp = np.exp(shifted, out=shifted)
-        sums = np.add.reduce(exp, axis=1, keepdims=True)
-        loss = np.add.reduce(np.log(sums[:, 0]) - picked) / N  # the mean over the batch
-        exp /= sums  # now the softmax probabilities, kept for backward
-        self._probs, self._y = exp, y
-        return float(loss)
+        log_probs = log_softmax(y_hat)
+        self._probs, self._y = np.exp(log_probs), y
+        return float(-log_probs[np.arange(N), y].mean())
 
     def backward(self):
         """dL/dlogits = (softmax(logits) - onehot(y)) / N."""
+        if not hasattr(self, "_probs"):
+            raise RuntimeError("SoftmaxCrossEntropy: backward() called before forward()")
+        N = self._y.shape[0]
         dlogits = self._probs.copy()
-        dlogits[np.arange(self._y.shape[0]), self._y] -= 1
-        dlogits /= self._y.shape[0]
-        return dlogits
+        dlogits[np.arange(N), self._y] -= 1
+        return dlogits / N

@@ -9,7 +9,7 @@ Introduced in Chapter 3. Notation: Z = A W + b, A = relu(Z), A0 = X.
 
 import numpy as np
 
-from .activations import relu, softmax
+from .activations import log_softmax, relu
 
 __all__ = ["StaticMLP"]
 
@@ -68,11 +68,23 @@ class StaticMLP:
 
     def loss_and_grads(self, X, y):
         """Softmax cross-entropy loss (mean over the batch) and its gradients."""
+        y = np.asarray(y)
+        n_out = self.params[f"b{len(self.params) // 2}"].shape[0]
+        if y.ndim != 1 or y.dtype.kind not in "iu" or y.shape[0] != np.shape(X)[0]:
+            raise ValueError(
+                f"StaticMLP: expected integer labels of shape ({np.shape(X)[0]},), got shape "
+                f"{y.shape} and dtype {y.dtype}"
+            )
+        if y.size and (y.min() < 0 or y.max() >= n_out):
+            raise ValueError(
+                f"StaticMLP: labels must be in [0, {n_out - 1}], got values from {y.min()} "
+                f"to {y.max()}"
+            )
         logits = self.forward(X)
         N = X.shape[0]
-        probs = softmax(logits)
-        loss = -np.mean(np.log(probs[np.arange(N), y] + 1e-300))
-        dZ3 = probs.copy()
+        log_probs = log_softmax(logits)  # the stable form (Chapter 2)
+        loss = -np.mean(log_probs[np.arange(N), y])
+        dZ3 = np.exp(log_probs)  # softmax(logits)
         dZ3[np.arange(N), y] -= 1
         return float(loss), self.backward(dZ3 / N)
 

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import _engine
 from .losses import SoftmaxCrossEntropy
+from .network import check_finite
 
-__all__ = ["History", "TrainingDiverged", "fit", "evaluate", "LivePlot"]
+__all__ = ["History", "TrainingDiverged", "train_step", "fit", "evaluate", "LivePlot"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -88,8 +90,6 @@ def _check_data(X, y, what="fit"):
             f"{what}: X has {X.shape[0]} examples but y has shape {y.shape}; "
             "they must have the same length N"
         )
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        raise ValueError(f"{what}: X (shape {X.shape}) contains NaN or inf values")
     return X, y
 
 
@@ -100,13 +100,22 @@ def _call(callbacks, method, *args):
             hook(*args)
 
 
-def _as_model_dtype(X, y, dtype):
-    """Convert X (and float targets y) once to the parameters' dtype; None leaves them."""
-    if dtype is not None and X.dtype.kind in "fiub" and X.dtype != dtype:
-        X = X.astype(dtype)
-    if dtype is not None and y.dtype.kind == "f" and y.dtype != dtype:
-        y = y.astype(dtype)
-    return X, y
+def _as_model_dtype(a, dtype, what, name):
+    """Convert X (or float targets y) once to the parameters' dtype, then check it.
+
+    The check comes after the conversion: a float64 1e39 is finite, but inf in float32.
+    """
+    if dtype is not None and a.dtype.kind in ("fiub" if name == "X" else "f") and a.dtype != dtype:
+        with np.errstate(over="ignore"):
+            a = a.astype(dtype)
+    check_finite(what, f"{name} (as {a.dtype})" if dtype is not None else name, a)
+    return a
+
+
+def _model_dtype(model):
+    """The dtype of the model's parameters, or None for a model without any."""
+    dtypes = {p.dtype for p in getattr(model, "params", {}).values()}
+    return dtypes.pop() if len(dtypes) == 1 else None
 
 
 def _check_labels(model, X, y, what="fit"):
@@ -128,6 +137,21 @@ def _check_labels(model, X, y, what="fit"):
         )
 
 
+def train_step(model, loss, optimizer, X, y):
+    """One step of minibatch gradient descent on the batch (X, y). Introduced in Chapter 5.
+
+    Forward, loss, backward, update: returns (the loss, the model's output). Raises
+    TrainingDiverged, before anything is updated, if the loss is NaN or infinite.
+    """
+    out = model.forward(X, training=True)
+    value = loss.forward(out, y)
+    if not math.isfinite(value):
+        raise TrainingDiverged(f"the loss became {value}")
+    model.backward(loss.backward())
+    optimizer.step(model.params, model.grads)
+    return value, out
+
+
 def evaluate(model, X, y, *, loss=None, batch_size=1000):
     """Accuracy (for integer labels) and, if ``loss`` is given, its mean over X.
 
@@ -136,6 +160,9 @@ def evaluate(model, X, y, *, loss=None, batch_size=1000):
     only) and {"loss": float} (when ``loss`` is given).
     """
     X, y = _check_data(X, y, "evaluate")
+    check_finite("evaluate", "X", X)
+    if isinstance(loss, SoftmaxCrossEntropy) or (y.ndim == 1 and y.dtype.kind in "iu"):
+        _check_labels(model, X, y, "evaluate")
     out = model.predict(X, batch_size=batch_size)
     result = {}
     if loss is not None:
@@ -184,20 +211,31 @@ def fit(
     Introduced in Chapter 5.
     """
     X, y = _check_data(X, y)
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"fit: epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
+    for name, value in [("epochs", epochs), ("batch_size", batch_size)]:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
+    dtype = _model_dtype(model)
+    X = _as_model_dtype(X, dtype, "fit", "X")
     classify = isinstance(loss, SoftmaxCrossEntropy)
     if classify:
         _check_labels(model, X, y)
-    dtype = getattr(getattr(model, "flat_params", None), "dtype", None)
-    X, y = _as_model_dtype(X, y, dtype)
+    y = _as_model_dtype(y, dtype, "fit", "y")
     if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError(
+                "fit: validation_data must be a pair (X_val, y_val), got "
+                f"{type(validation_data).__name__} of length {len(validation_data)}"
+            )
         X_val, y_val = _check_data(*validation_data, "fit (validation_data)")
+        X_val = _as_model_dtype(X_val, dtype, "fit (validation_data)", "X")
         if classify:
             _check_labels(model, X_val, y_val, "fit (validation_data)")
-        validation_data = _as_model_dtype(X_val, y_val, dtype)
+        y_val = _as_model_dtype(y_val, dtype, "fit (validation_data)", "y")
+        validation_data = X_val, y_val
     rng = np.random.default_rng(rng)
-    params, grads = _step_buffers(model)  # fixed for the whole run
+    # The engine (nnlib._engine) runs the same step faster; nnlib.set_engine(False) turns
+    # it off, and train_step (above) runs as written.
+    step_fn = _engine.train_step if _engine.engine_enabled() else train_step
     history = History()
     N = X.shape[0]
     n_batches = math.ceil(N / batch_size)
@@ -232,16 +270,14 @@ def fit(
                     y.take(idx, axis=0, out=yb, mode="clip")
                 else:
                     xb, yb = X[rows], y[rows]
-                out = model.forward(xb, training=True)
-                value = loss.forward(out, yb)
-                if not math.isfinite(value):
+                try:
+                    value, out = step_fn(model, loss, optimizer, xb, yb)
+                except TrainingDiverged as error:
                     raise TrainingDiverged(
-                        f"fit: the loss became {value} at epoch {epoch + 1}, batch {b + 1} "
-                        f"(of {n_batches}); try a smaller learning rate (now "
-                        f"{getattr(optimizer, 'lr', '?')}) or standardise the inputs"
-                    )
-                model.backward(loss.backward(), input_grad=False)
-                optimizer.step(params, grads)
+                        f"fit: {error} at epoch {epoch + 1}, batch {b + 1} (of {n_batches}); "
+                        f"try a smaller learning rate (now {getattr(optimizer, 'lr', '?')}) "
+                        "or standardise the inputs"
+                    ) from None
                 total += value * len(xb)
                 if classify:
                     correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
@@ -261,26 +297,6 @@ def fit(
             _call(callbacks, "on_epoch_end", epoch, history)
     _call(callbacks, "on_train_end", history)
     return history
-
-
-def _step_buffers(model):
-    """What fit passes to ``optimizer.step``: the flat buffers when the model has them.
-
-    A Sequential keeps every parameter in one contiguous array (``flat_params``), so one
-    vectorised step over it does the work of a step per layer without the per-array
-    overhead. The optimizers are element-wise, so the result is the same.
-    """
-    params, grads = model.params(), model.grads()  # views: fixed for the whole run
-    flat_p, flat_g = getattr(model, "flat_params", None), getattr(model, "flat_grads", None)
-    if (
-        isinstance(flat_p, np.ndarray)
-        and isinstance(flat_g, np.ndarray)
-        and flat_p.size == flat_g.size == sum(p.size for p in params.values())
-        and all(np.shares_memory(p, flat_p) for p in params.values())
-        and all(np.shares_memory(g, flat_g) for g in grads.values())
-    ):
-        return {"all": flat_p}, {"all": flat_g}
-    return params, grads
 
 
 class LivePlot:

@@ -1,28 +1,20 @@
-"""Tests of nnlib.conv: gradients, naive == im2col, agreement with PyTorch, error messages."""
-
-import itertools
+"""Tests of nnlib.conv (the readable layers): gradients, naive == im2col, agreement with
+PyTorch, error messages. tests/test_engine.py checks the engine's convolution against these."""
 
 import numpy as np
 import pytest
 
 from nnlib.conv import (
     Conv2D,
-    ConvReLUPool,
     MaxPool2D,
-    _sum_of_products,
     col2im,
-    conv2d_backward_im2col,
     conv2d_backward_naive,
-    conv2d_backward_sliced,
-    conv2d_forward_im2col,
     conv2d_forward_naive,
-    conv2d_forward_sliced,
     conv_output_size,
     im2col,
 )
 from nnlib.gradcheck import check_layer, rel_error
-from nnlib.layers import Flatten, ReLU
-from nnlib.network import Sequential
+from nnlib.layers import Flatten
 
 # (N, C, H, W), F, kernel, stride, padding: square and non-square inputs and kernels.
 CONV_CASES = [
@@ -46,12 +38,10 @@ def case_id(case):
     return "-".join(str(part) for part in case)
 
 
-@pytest.mark.parametrize("keep_columns", [True, False], ids=["keep", "slices"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
-def test_conv2d_gradients(case, keep_columns):
+def test_conv2d_gradients(case):
     shape, F, k, stride, padding = case
-    layer = Conv2D(shape[1], F, k, stride=stride, padding=padding, rng=0, dtype=np.float64,
-                   keep_columns=keep_columns)  # fmt: skip
+    layer = Conv2D(shape[1], F, k, stride=stride, padding=padding, rng=0, dtype=np.float64)
     layer.params["b"][...] = np.random.default_rng(1).standard_normal(F)
     x = np.random.default_rng(2).standard_normal(shape)
     assert check_layer(layer, x, rng=3) < 1e-6
@@ -73,136 +63,20 @@ def test_naive_and_im2col_agree(case):
     W = rng.standard_normal((F, shape[1], HH, WW))
     b = rng.standard_normal(F)
     out_naive = conv2d_forward_naive(x, W, b, stride, padding)
-    out_fast, cols = conv2d_forward_im2col(x, W, b, stride, padding)
+    layer = Conv2D(shape[1], F, k, stride=stride, padding=padding, dtype=np.float64)
+    layer.params["W"][...], layer.params["b"][...] = W, b
+    out_fast = layer.forward(x)
     H_out = conv_output_size(shape[2], HH, stride, padding)
     W_out = conv_output_size(shape[3], WW, stride, padding)
     assert out_naive.shape == (shape[0], F, H_out, W_out)
     assert rel_error(out_naive, out_fast) < 1e-12
     dout = rng.standard_normal(out_naive.shape)
     grads_naive = conv2d_backward_naive(dout, x, W, stride, padding)
-    grads_fast = conv2d_backward_im2col(dout, cols, x.shape, W, stride, padding)
+    dx = layer.backward(dout)
+    grads_fast = dx, layer.grads["W"], layer.grads["b"]
     for name, g1, g2 in zip(["dx", "dW", "db"], grads_naive, grads_fast):
         assert g1.shape == g2.shape, name
         assert rel_error(g1, g2) < 1e-12, name
-
-
-# (N, C, H, W), F, kernel, stride, padding, pool: ConvReLUPool against the three layers.
-# Zero padding of a zero border makes exactly tied maxima; 11 and 7 leave ragged edges.
-FUSED_CASES = [
-    ((2, 1, 8, 8), 3, 5, 1, 2, 2),
-    ((2, 3, 11, 7), 4, 3, 1, 1, 2),
-    ((3, 2, 9, 12), 2, (3, 2), 2, 1, 3),
-    ((1, 2, 6, 6), 2, 1, 1, 0, 1),
-]
-
-
-@pytest.mark.parametrize("keep_columns", [True, False], ids=["keep", "slices"])
-@pytest.mark.parametrize("case", FUSED_CASES, ids=case_id)
-def test_conv_relu_pool_equals_the_three_layers(case, keep_columns):
-    """Same function, same gradients: pooling before bias and ReLU changes nothing."""
-    shape, F, k, stride, padding, pool = case
-    rng = np.random.default_rng(10)
-    fused = Sequential([ConvReLUPool(shape[1], F, k, pool=pool, stride=stride,
-                                     padding=padding, rng=0, dtype=np.float64,
-                                     keep_columns=keep_columns)])  # fmt: skip
-    layers = Sequential([Conv2D(shape[1], F, k, stride=stride, padding=padding, rng=0,
-                                dtype=np.float64, keep_columns=not keep_columns), ReLU(),
-                         MaxPool2D(pool)])  # fmt: skip
-    assert np.array_equal(fused.flat_params, layers.flat_params)  # same rng, same weights
-    b = rng.standard_normal(F) * 0.5
-    fused.layers[0].params["b"][...] = layers.layers[0].params["b"][...] = b
-    x = rng.standard_normal(shape)
-    x[:, :, :2] = 0  # zero rows: windows whose values tie exactly
-    out = fused.forward(x)
-    assert out.shape == fused.layers[0].output_shape(x.shape)
-    assert np.array_equal(out, layers.forward(x))
-    dout = rng.standard_normal(out.shape)
-    assert rel_error(fused.backward(dout), layers.backward(dout)) < 1e-12
-    assert rel_error(fused.flat_grads, layers.flat_grads) < 1e-12
-
-
-def test_conv_relu_pool_gradients_and_errors():
-    x = np.random.default_rng(11).standard_normal((2, 2, 6, 8))
-    for keep_columns in (True, False):
-        layer = ConvReLUPool(2, 3, 3, pool=2, padding=1, rng=0, dtype=np.float64,
-                             keep_columns=keep_columns)  # fmt: skip
-        layer.params["b"][...] = [0.3, -0.2, 0.1]
-        assert check_layer(layer, x, rng=12) < 1e-6
-    assert repr(layer) == "ConvReLUPool(2, 3, 3, padding=1, pool=2)"
-    with pytest.raises(ValueError, match=r"ConvReLUPool\(2, 3, 3, padding=1, pool=2\).*"
-                       r"2 input channels.*\(2, 1, 6, 8\)"):  # fmt: skip
-        layer.forward(np.zeros((2, 1, 6, 8)))
-    with pytest.raises(ValueError, match=r"ConvReLUPool.*backward expected dout of shape "
-                       r"\(2, 3, 3, 4\)"):  # fmt: skip
-        layer.forward(x)
-        layer.backward(np.zeros((2, 3, 6, 8)))
-
-
-def test_images_stay_batch_last_between_layers():
-    """Conv2D and MaxPool2D return (N, C, H, W) arrays stored batch-last, the next Conv2D
-    reads them without a copy, and Flatten hands the gradient back in that order."""
-    x = np.random.default_rng(13).random((4, 2, 10, 10), dtype=np.float32)
-    net = Sequential([Conv2D(2, 3, 3, rng=0), ReLU(), MaxPool2D(2), Conv2D(3, 4, 3, rng=1),
-                      Flatten()])  # fmt: skip
-    outs = []
-    for layer in net.layers[:-1]:
-        x = layer.forward(x)
-        outs.append(x)
-    for out in outs:
-        assert out.transpose(1, 2, 3, 0).flags.c_contiguous, out.strides
-    flat = net.layers[-1].forward(x)
-    dflat = net.layers[-1].backward(np.ones_like(flat))
-    assert dflat.strides == x.strides  # stored like its input, not in C order
-    # The same numbers as a C-ordered computation.
-    c_order = np.ascontiguousarray(outs[2])
-    assert np.array_equal(net.layers[3].forward(c_order), outs[3])
-
-
-def test_sum_of_products_is_a_matmul():
-    rng = np.random.default_rng(14)
-    a, b = rng.standard_normal((7, 10_000)), rng.standard_normal((3, 10_000))
-    assert rel_error(_sum_of_products(a, b, chunk=4096), a @ b.T) < 1e-12
-    assert rel_error(_sum_of_products(a[:, :5], b[:, :5]), a[:, :5] @ b[:, :5].T) < 1e-12
-
-
-@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
-@pytest.mark.parametrize("rows_per_slice", [1, 2, None])
-def test_sliced_and_im2col_agree(case, rows_per_slice, monkeypatch):
-    """The products over slices of output rows (one row, two with a ragged last slice,
-    all at once) give the whole-matrix im2col numbers, forward and backward."""
-    from nnlib import conv
-
-    shape, F, k, stride, padding = case
-    rng = np.random.default_rng(15)
-    HH, WW = (k, k) if np.isscalar(k) else k
-    x, W, b = (rng.standard_normal(shape), rng.standard_normal((F, shape[1], HH, WW)),
-               rng.standard_normal(F))  # fmt: skip
-    out, cols = conv2d_forward_im2col(x, W, b, stride, padding)
-    if rows_per_slice is not None:
-        W_out = out.shape[3]
-        monkeypatch.setattr(conv, "SLICE", rows_per_slice * W_out * shape[0])
-    assert rel_error(conv2d_forward_sliced(x, W, b, stride, padding), out) < 1e-12
-    dout = rng.standard_normal(out.shape)
-    whole = conv2d_backward_im2col(dout, cols, x.shape, W, stride, padding)
-    sliced = conv2d_backward_sliced(dout, x, W, stride, padding)
-    for name, g1, g2 in zip(["dx", "dW", "db"], whole, sliced):
-        assert g1.shape == g2.shape, name
-        assert rel_error(g1, g2) < 1e-12, name
-    dx, dW, db = conv2d_backward_sliced(dout, x, W, stride, padding, False, bias_grad=False)
-    assert dx is None and db is None and rel_error(dW, whole[1]) < 1e-12
-
-
-def test_few_filters_build_the_columns_in_slices_many_keep_them():
-    """The default: below KEEP_COLUMNS_FROM filters the layer keeps no im2col matrix."""
-    from nnlib.conv import KEEP_COLUMNS_FROM
-
-    x = np.random.default_rng(16).random((2, 1, 8, 8), dtype=np.float32)
-    few, many = Conv2D(1, KEEP_COLUMNS_FROM - 1, 3), Conv2D(1, KEEP_COLUMNS_FROM, 3)
-    assert not few.keep_columns and many.keep_columns
-    few.forward(x), many.forward(x)
-    assert few._cols is None and many._cols.shape == (9, 6 * 6 * 2)
-    assert Conv2D(1, 2, 3, keep_columns=True).keep_columns
-    assert not ConvReLUPool(1, 32, 3, keep_columns=False).keep_columns
 
 
 def test_naive_backward_is_the_gradient():
@@ -302,9 +176,8 @@ def test_conv_and_pool_match_torch():
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     rng = np.random.default_rng(9)
-    for (shape, n_filters, k, stride, padding), keep in itertools.product(CONV_CASES, [0, 1]):
-        layer = Conv2D(shape[1], n_filters, k, stride=stride, padding=padding, rng=0,
-                       keep_columns=keep)  # fmt: skip
+    for shape, n_filters, k, stride, padding in CONV_CASES:
+        layer = Conv2D(shape[1], n_filters, k, stride=stride, padding=padding, rng=0)
         layer.params["b"][...] = rng.standard_normal(n_filters)
         x = rng.standard_normal(shape).astype(np.float32)
         xt = torch.tensor(x, requires_grad=True)
@@ -351,5 +224,5 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match=r"Conv2D.*backward expected dout of shape"):
         conv.forward(np.zeros((2, 3, 8, 8), dtype=np.float32))
         conv.backward(np.zeros((2, 4, 5, 5), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"Conv2D: kernel_size must be >= 1"):
+    with pytest.raises(ValueError, match=r"Conv2D: kernel_size must be an integer >= 1, got 0"):
         Conv2D(1, 1, 0)

@@ -22,7 +22,7 @@ def test_static_and_sequential_give_identical_gradients():
     np.testing.assert_allclose(seq.forward(X), static.Z3, rtol=1e-13)
     assert ce.forward(seq.forward(X), y) == pytest.approx(loss, rel=1e-12)
     seq.backward(ce.backward())
-    g_seq = seq.grads()
+    g_seq = seq.grads
     assert set(g_seq) == {"0.W", "0.b", "2.W", "2.b", "4.W", "4.b"}
     for l, i in zip((1, 2, 3), (0, 2, 4)):
         np.testing.assert_allclose(g_seq[f"{i}.W"], g_static[f"W{l}"], rtol=1e-12, atol=1e-15)
@@ -33,8 +33,9 @@ def test_to_sequential_copies_the_weights():
     static = StaticMLP(8, 4, rng=1)
     seq = static.to_sequential()
     for l, i in zip((1, 2, 3), (0, 2, 4)):
-        np.testing.assert_array_equal(seq.params()[f"{i}.W"], static.params[f"W{l}"])
-    seq.flat_params[:] = 0  # the copy is independent of the static network
+        np.testing.assert_array_equal(seq.params[f"{i}.W"], static.params[f"W{l}"])
+    for p in seq.params.values():
+        p[...] = 0  # the copy is independent of the static network
     assert static.params["W1"].any()
 
 
