@@ -4,6 +4,9 @@
 with ``{glue:}`name``` (myst-nb's glue role). It writes exactly the output that
 ``myst_nb.glue`` writes, so the chapters also run in Colab or plain Jupyter, where
 myst-nb is not installed.
+
+Importing this module also sets the book's colour-blind-safe plotting style
+(:mod:`nnlib.style`), so that every chapter, which imports ``glue`` from here, draws with it.
 """
 
 import sys
@@ -11,10 +14,14 @@ import sys
 from IPython.core.formatters import format_display_data
 from IPython.display import display as ipy_display
 
+from nnlib import style
+
 __all__ = ["glue", "in_colab"]
 
 # myst-nb's prefix for values glued with display=False: kept in the notebook, not shown.
 _HIDDEN_PREFIX = "application/papermill.record/"
+
+style.use()
 
 
 def in_colab():
