@@ -32,3 +32,35 @@ def test_5_3():
     assert abs(W.std() - np.sqrt(2 / 2000)) < 0.002
     W2 = he_init(10, 3000, np.random.default_rng(5302))
     assert W2.shape == (10, 3000) and abs(W2.std() - np.sqrt(0.2)) < 0.02
+
+
+def test_5_4():
+    rng = np.random.default_rng(5401)
+    X = rng.standard_normal((150, 3)) * [1.0, 5.0, 0.2] + [0.0, 20.0, -1.0]
+    Xb = np.hstack([X, np.ones((150, 1))])
+    H = linear_mse_hessian(X)
+    assert np.shape(H) == (4, 4)
+    assert np.allclose(H, 2 / 150 * Xb.T @ Xb)
+    lr = max_stable_lr(X)
+    assert np.isclose(lr, 2 / np.linalg.eigvalsh(2 / 150 * Xb.T @ Xb).max())
+    # Gradient descent at just under and just over the bound, on targets it cannot fit exactly.
+    y = rng.standard_normal(150)
+
+    def final(rate, steps=4000):
+        theta = np.zeros(4)
+        for _ in range(steps):
+            theta -= rate * 2 / 150 * Xb.T @ (Xb @ theta - y)
+        return np.mean((Xb @ theta - y) ** 2)
+
+    assert final(0.97 * lr) < np.mean(y**2) and not final(1.03 * lr) < 1e6
+
+
+def test_5_5():
+    rng = np.random.default_rng(5501)
+    w = np.concatenate([rng.uniform(0.5, 2, 5), -rng.uniform(0.5, 2, 6)])
+    x = rng.normal(3.0, 4.0, size=1000)
+    b = kink_biases(w, x)
+    assert np.shape(b) == (11,)
+    kinks = -b / w
+    assert np.allclose(kinks, np.quantile(x, (np.arange(11) + 0.5) / 11))
+    assert np.all(np.diff(kinks) > 0)  # in the order of the units

@@ -29,3 +29,34 @@ def test_6_3():
     dW = conv_dW(x, dout, 2, 4)
     assert np.shape(dW) == (5, 2, 2, 4)
     assert rel_error(dW, conv.grads["W"]) < 1e-10
+
+
+def test_6_4():
+    rng = np.random.default_rng(6401)
+    conv = Conv2D(3, 2, (2, 4), rng=2, dtype=np.float64)
+    x = rng.standard_normal((3, 3, 7, 9))
+    dout = rng.standard_normal(conv.forward(x).shape)
+    dx = conv_dx(dout, conv.params["W"])
+    assert np.shape(dx) == x.shape
+    assert rel_error(dx, conv.backward(dout)) < 1e-10
+
+
+def test_6_5():
+    for H, W, HH, WW, S, P in [(9, 4, 3, 2, 1, 2), (11, 10, 5, 3, 3, 1), (5, 5, 5, 5, 1, 0)]:
+        ones = np.ones((1, 1, H, W))
+        expected = col2im(im2col(ones, HH, WW, S, P), ones.shape, HH, WW, S, P)[0, 0]
+        count = window_count(H, W, HH, WW, S, P)
+        assert np.shape(count) == (H, W)
+        assert np.array_equal(count, expected), (H, W, HH, WW, S, P)
+
+
+def test_6_6():
+    rng = np.random.default_rng(6601)
+    cases = [(2, (2, 2, 11, 6), (3, 2)), (4, (1, 3, 9, 13), (2, 5)), (1, (2, 1, 5, 5), (3, 3))]
+    for S, shape, k in cases:
+        conv = Conv2D(shape[1], 3, k, stride=S, rng=3, dtype=np.float64)
+        x = rng.standard_normal(shape)
+        dout = rng.standard_normal(conv.forward(x).shape)
+        dx = conv_dx_strided(dout, conv.params["W"], x.shape, S)
+        assert np.shape(dx) == shape
+        assert rel_error(dx, conv.backward(dout)) < 1e-10, S

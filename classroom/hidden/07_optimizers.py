@@ -52,3 +52,25 @@ def test_7_4():
     # One step from rest is plain gradient descent.
     t1, u1 = classic_step(np.zeros(2), np.array([1.0, -2.0]), np.zeros(2), 0.5, 0.9)
     assert np.allclose(t1, [-0.5, 1.0]) and np.allclose(u1, [-0.5, 1.0])
+
+
+def test_7_5():
+    for lam, mu in [(4.0, 0.0), (0.5, 0.95), (10.0, 0.3)]:
+        lr_max = momentum_max_lr(lam, mu)
+        assert np.isclose(lr_max, 2 * (1 + mu) / lam)
+        for scale, converges in [(0.99, True), (1.01, False)]:
+            params, opt = {"w": np.ones(1)}, optim.SGD(scale * lr_max, momentum=mu)
+            with np.errstate(over="ignore", invalid="ignore"):
+                for _ in range(5000):
+                    opt.step(params, {"w": lam * params["w"]})
+            assert (abs(params["w"][0]) < 1e-3) == converges, (lam, mu, scale)
+
+
+def test_7_6():
+    for alpha, g, lr, eps in [(0.99, 3.0, 0.01, 1e-8), (0.5, -0.2, 1.0, 1e-3)]:
+        params, opt = {"w": np.zeros(1)}, optim.RMSprop(lr, alpha=alpha, eps=eps)
+        for t in range(1, 41):
+            before = params["w"][0]
+            opt.step(params, {"w": np.array([g])})
+            length = abs(params["w"][0] - before)
+            assert np.isclose(rmsprop_step_length(t, lr, alpha, g, eps), length, rtol=1e-9), t
