@@ -13,6 +13,9 @@ on a grid of control values instead and links each control, in the browser, to t
 computed for it, so the controls of the static HTML book still change the figure with no
 kernel and no network. A few of the frames are also written out as a plain grid, which is
 what a page shows in print or without JavaScript.
+
+Importing this module also sets the book's colour-blind-safe plotting style
+(:mod:`nnlib.style`), so that every chapter, which imports ``glue`` from here, draws with it.
 """
 
 import base64
@@ -30,6 +33,8 @@ from IPython.core.formatters import format_display_data
 from IPython.display import HTML
 from IPython.display import display as ipy_display
 
+from nnlib import style
+
 __all__ = ["building_book", "glue", "in_colab", "interact"]
 
 # myst-nb's prefix for values glued with display=False: kept in the notebook, not shown.
@@ -37,6 +42,8 @@ _HIDDEN_PREFIX = "application/papermill.record/"
 
 # Set to 1 while the book is built; then interact precomputes its frames.
 BUILD_ENV = "NNLIB_BOOK_BUILD"
+
+style.use()
 
 
 def in_colab():

@@ -18,7 +18,8 @@ the same numbers, arranged in memory for speed (the speed page explains how).
 
 import numpy as np
 
-from .layers import Layer, _check_dtype, _check_size
+from ._checks import as_rng, check_dtype, check_size
+from .layers import Layer
 
 __all__ = [
     "conv_output_size",
@@ -154,9 +155,12 @@ def _check_input(name, shape, channels, HH, WW, padding):
 
 def _pair(k, name):
     """An int k means k x k; a pair (HH, WW) is kept. Both must be whole numbers >= 1."""
-    HH, WW = (k, k) if np.isscalar(k) else tuple(k)
-    _check_size(name, kernel_size=HH)
-    _check_size(name, kernel_size=WW)
+    pair = tuple(k) if isinstance(k, (tuple, list)) else (k, k)
+    if len(pair) != 2:
+        raise ValueError(f"{name}: kernel_size must be an integer or a pair, got {k!r}")
+    HH, WW = pair
+    check_size(name, kernel_size=HH)
+    check_size(name, kernel_size=WW)
     return int(HH), int(WW)
 
 
@@ -182,13 +186,13 @@ class Conv2D(Layer):
     ):  # fmt: skip
         super().__init__()
         HH, WW = _pair(kernel_size, "Conv2D")
-        _check_size("Conv2D", in_channels=in_channels, out_channels=out_channels, stride=stride)
+        check_size("Conv2D", in_channels=in_channels, out_channels=out_channels, stride=stride)
         if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
             raise ValueError(f"Conv2D: padding must be an integer >= 0, got {padding!r}")
-        dtype = _check_dtype("Conv2D", dtype)
+        dtype = check_dtype("Conv2D", dtype)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = (HH, WW), int(stride), int(padding)
-        W = np.random.default_rng(rng).standard_normal((out_channels, in_channels, HH, WW))
+        W = as_rng("Conv2D", rng).standard_normal((out_channels, in_channels, HH, WW))
         W *= np.sqrt(2.0 / (in_channels * HH * WW))
         self.params = {"W": W.astype(dtype), "b": np.zeros(out_channels, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -219,7 +223,8 @@ class Conv2D(Layer):
         out (F, N H_out W_out) = W reshaped to (F, C HH WW) @ im2col(x) + b, then put back
         into image shape.
         """
-        N, F, H_out, W_out = self.output_shape(np.shape(x))  # raises for the wrong shape
+        x = self._check_input(x)  # an array of shape (N, C, H, W), or an error saying why not
+        N, F, H_out, W_out = self.output_shape(x.shape)
         HH, WW = self.kernel_size
         self._x = x
         self._cols = im2col(x, HH, WW, self.stride, self.padding)
@@ -233,7 +238,7 @@ class Conv2D(Layer):
         dense layer's rule: dW = dout cols^T, db = the sum over columns, and
         dcols = W^T dout, which col2im adds back onto the image.
         """
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         F = self.out_channels
         W_mat = self.params["W"].reshape(F, -1)
         dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)
@@ -252,8 +257,8 @@ class MaxPool2D(Layer):
             below k gives overlapping windows.
 
     Input (N, C, H, W) -> output (N, C, H_out, W_out). The gradient goes to the position
-    of each window's maximum (the first one, in row-major order, if there is a tie, as in
-    PyTorch).
+    of each window's maximum, as in PyTorch: the first one, in row-major order, if there
+    is a tie, and the last NaN if the window holds NaN (its maximum is NaN then).
     """
 
     def __init__(self, kernel_size, stride=None):
@@ -262,7 +267,7 @@ class MaxPool2D(Layer):
         if k != k2:
             raise ValueError(f"MaxPool2D: only square windows, got kernel_size={kernel_size!r}")
         if stride is not None:
-            _check_size("MaxPool2D", stride=stride)
+            check_size("MaxPool2D", stride=stride)
         self.kernel_size = k
         self.stride = k if stride is None else int(stride)
 
@@ -285,29 +290,40 @@ class MaxPool2D(Layer):
 
     def forward(self, x, training=False):
         """x: (N, C, H, W) -> out: (N, C, H_out, W_out), a running maximum over offsets."""
-        _, _, H_out, W_out = self.output_shape(np.shape(x))
+        x = self._check_input(x)
+        _, _, H_out, W_out = self.output_shape(x.shape)
         pixels = self._window_pixels(x, H_out, W_out)
         out = next(pixels).copy()
         for pixel in pixels:
-            out = np.maximum(out, pixel)
-        self._x, self._out = x, out
+            out = np.maximum(out, pixel)  # NaN if either is NaN
+        self._x = x
         return out
 
     def backward(self, dout):
         """dout: (N, C, H_out, W_out) -> dx: (N, C, H, W); dout goes to each window's max.
 
-        Offsets are visited in row-major order; the first that holds the window's maximum
-        takes dout, and ``routed`` remembers that a window is served, so a tie's later
-        maxima get nothing. Overlapping windows add into dx.
+        Overlapping windows add into dx. Which pixel is the maximum is ``_argmax``'s rule.
         """
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         H_out, W_out = dout.shape[2:]
+        argmax = self._argmax(H_out, W_out)
         dx = np.zeros_like(self._x, dtype=dout.dtype)
-        routed = np.zeros(dout.shape, dtype=bool)
-        for x_pixel, dx_pixel in zip(
-            self._window_pixels(self._x, H_out, W_out), self._window_pixels(dx, H_out, W_out)
-        ):
-            is_max = (x_pixel == self._out) & ~routed
-            dx_pixel += dout * is_max
-            routed |= is_max
+        for offset, dx_pixel in enumerate(self._window_pixels(dx, H_out, W_out)):
+            dx_pixel += np.where(argmax == offset, dout, 0)
         return dx
+
+    def _argmax(self, H_out, W_out):
+        """For each window, the offset (p * k + q) of the pixel that forward's max came from.
+
+        PyTorch's rule: offsets are visited in row-major order, and a later pixel takes
+        over only if it is larger, so a tie goes to the first maximum; but NaN always takes
+        over (the window's max is NaN then), so a window holding NaN picks its last NaN.
+        """
+        pixels = self._window_pixels(self._x, H_out, W_out)
+        best = next(pixels)
+        argmax = np.zeros(best.shape, dtype=np.intp)
+        for offset, pixel in enumerate(pixels, start=1):
+            takes_over = (pixel > best) | np.isnan(pixel)
+            best = np.where(takes_over, pixel, best)
+            argmax[takes_over] = offset
+        return argmax

@@ -22,6 +22,7 @@ BSD-3-Clause. Fashion-MNIST by Zalando Research (Xiao, Rasul and Vollgraf, 2017)
 
 import gzip
 import hashlib
+import math
 import os
 import warnings
 import zlib
@@ -91,11 +92,12 @@ class DataFallbackWarning(UserWarning):
 
 
 class DownloadError(OSError):
-    """No mirror served a file of the full data set; ``attempts`` lists (url, error)."""
+    """The full data set could not be had: ``reason`` says why in a few words, ``attempts``
+    lists (url, error) for every mirror tried."""
 
-    def __init__(self, message, attempts):
+    def __init__(self, message, attempts, reason):
         super().__init__(message)
-        self.attempts = attempts
+        self.attempts, self.reason = attempts, reason
 
 
 @dataclass
@@ -121,30 +123,47 @@ def read_idx(path):
 
     IDX: two zero bytes, a type byte (0x08 = unsigned byte), the number of dimensions,
     then each dimension as a big-endian 32-bit integer, then the data. A truncated or
-    foreign file raises ``ValueError`` instead of returning garbage.
+    foreign file raises ``ValueError`` instead of returning garbage. The size the header
+    promises is computed with Python's integers (no overflow), and no more than that
+    (plus one byte, to notice extra data) is ever read or decompressed.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip's magic number, whatever the file is called
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path.name}: broken gzip data ({exc}); truncated?") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
-        raise ValueError(
-            f"{path.name}: not an unsigned-byte IDX file of 1 or 3 dimensions "
-            f"(magic bytes {raw[:4].hex() or 'missing'}, expected 00000801 or 00000803)"
-        )
-    ndim = raw[3]
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"  # gzip's magic number, whatever the file is called
+    try:
+        with gzip.open(path) if gzipped else open(path, "rb") as f:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[:3] != b"\x00\x00\x08" or magic[3] not in (1, 3):
+                raise ValueError(
+                    f"{path.name}: not an unsigned-byte IDX file of 1 or 3 dimensions "
+                    f"(magic bytes {magic.hex() or 'missing'}, expected 00000801 or 00000803)"
+                )
+            ndim = magic[3]
+            raw_dims = f.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise ValueError(f"{path.name}: the file ends inside its header; truncated?")
+            dims = tuple(int.from_bytes(raw_dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
+            size = math.prod(dims)  # Python's integers: 3 dimensions of 2**22 do not wrap to 0
+            data = _read_at_most(f, size + 1)  # one byte more: extra data is an error too
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path.name}: broken gzip data ({exc}); truncated?") from exc
     header = 4 + 4 * ndim
-    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(dims))
-    if len(raw) != expected:
+    if len(data) != size:
+        found = f"more than {header + size:,}" if len(data) > size else f"{header + len(data):,}"
         raise ValueError(
-            f"{path.name}: header says shape {dims}, so {expected:,} bytes, but the file "
-            f"has {len(raw):,}; it is truncated or corrupt"
+            f"{path.name}: header says shape {dims}, so {header + size:,} bytes, but the file "
+            f"has {found}; it is truncated or corrupt"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
+
+
+def _read_at_most(f, n, chunk=1 << 24):
+    """Up to n bytes from the open file f, read in chunks (n may be far beyond its end)."""
+    parts = []
+    while n > 0 and (part := f.read(min(n, chunk))):
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
 
 
 def _cache_dir():
@@ -163,6 +182,17 @@ def _fetch(key, cache, *, progress=False):
     import pooch
 
     spec = SOURCES[key]
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = f"the cache folder {cache} cannot be created ({exc.strerror or exc})"
+        raise DownloadError(
+            f"Could not get the full {spec['title']} data set: {reason}. To fix it: set the "
+            "NNLIB_DATA environment variable to a folder you can write to; or use "
+            "source='sample'.",
+            [],
+            reason,
+        ) from None
     paths, attempts = [], []
     for name in FILES:
         for mirror in spec["mirrors"]:
@@ -179,15 +209,37 @@ def _fetch(key, cache, *, progress=False):
             except Exception as exc:  # noqa: BLE001 - any failure means: try the next mirror
                 attempts.append((mirror + name, f"{type(exc).__name__}: {exc}"))
         else:
+            reason, fix = _why_not(cache / name, attempts)
             raise DownloadError(
-                f"Could not get the full {spec['title']} data set. Tried:\n"
+                f"Could not get the full {spec['title']} data set: {reason}. Tried:\n"
                 + "\n".join(f"  {url}: {error}" for url, error in attempts)
-                + f"\nTo fix it: connect to the internet and try again; or put the four "
-                f"files {', '.join(FILES)} in {cache} (or in a folder named by the "
-                f"NNLIB_DATA environment variable); or use source='sample'.",
+                + f"\nTo fix it: {fix}; or put the four files {', '.join(FILES)} in {cache} "
+                "(or in a folder named by the NNLIB_DATA environment variable); or use "
+                "source='sample'.",
                 attempts,
+                reason,
             )
     return paths
+
+
+def _why_not(cached, attempts):
+    """(reason, fix): why no mirror gave a good ``cached`` file, and what to do about it."""
+    if cached.exists():
+        return (
+            f"the cached copy {cached} is corrupt (its SHA-256 is wrong) and no mirror "
+            "served a good one to replace it",
+            "delete it, connect to the internet and try again",
+        )
+    if not os.access(cached.parent, os.W_OK):
+        return (
+            f"the cache folder {cached.parent} is not writable",
+            "set NNLIB_DATA to a folder you can write to",
+        )
+    errors = sorted({error.split(":")[0] for _, error in attempts})
+    return (
+        f"no cached copy, and no mirror served it ({', '.join(errors)})",
+        "connect to the internet and try again",
+    )
 
 
 def _sha256(path):
@@ -253,8 +305,7 @@ def _load(key, source, verbose):
             try:
                 arrays, used = _load_full(key, progress=verbose), "full"
             except DownloadError as exc:
-                errors = sorted({error.split(":")[0] for _, error in exc.attempts})
-                _offline[key] = f"no cached copy, and no mirror answered: {', '.join(errors)}"
+                _offline[key] = exc.reason
         if arrays is None:
             warnings.warn(
                 f"Could not get the full {title} data set ({_offline[key]}; not retried in "
@@ -312,9 +363,21 @@ def flatten(X):
 
 def one_hot(y, num_classes=10):
     """Integer labels (N,) -> float32 matrix (N, num_classes) with a single 1 per row."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise ValueError(f"one_hot: num_classes must be an integer >= 1, got {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be an integer >= 1, got {num_classes!r}")
     y = np.asarray(y)
-    if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= num_classes)):
-        raise ValueError(f"one_hot: expected integer labels in [0, {num_classes - 1}]")
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(
+            f"one_hot: expected integer labels of shape (N,), got shape {y.shape} and dtype "
+            f"{y.dtype}"
+        )
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(
+            f"one_hot: expected integer labels in [0, {num_classes - 1}], got values from "
+            f"{y.min()} to {y.max()}"
+        )
     out = np.zeros((len(y), num_classes), dtype=np.float32)
     out[np.arange(len(y)), y] = 1
     return out

@@ -22,6 +22,12 @@ def numerical_gradient(f, x, eps=1e-6):
 
     Introduced in Chapter 2.
     """
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(
+            f"numerical_gradient: x must be a float array (it is nudged in place by eps), "
+            f"got {got}; use x.astype(np.float64)"
+        )
     grad = np.zeros(x.shape, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     for _ in it:

@@ -20,9 +20,12 @@ hand the same computation to ``nnlib._engine``, which computes the same numbers 
 Shapes: N batch, D features in, M features out.
 """
 
+import math
+
 import numpy as np
 
 from . import activations
+from ._checks import as_float_array, as_rng, check_dtype, check_size, is_number
 
 __all__ = ["Layer", "Dense", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Dropout", "Flatten"]
 
@@ -48,31 +51,24 @@ class Layer:
         """The shape of ``forward``'s output for an input of ``input_shape``."""
         return tuple(input_shape)
 
+    def _check_input(self, x):
+        """x as a float array (lists are accepted) of a shape this layer takes."""
+        x = as_float_array(repr(self), x)
+        self.output_shape(x.shape)  # raises for the wrong shape
+        return x
+
     def _check_dout(self, dout):
         """Backward must come after forward, with a gradient shaped like the output."""
         if self._x is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
+        dout = as_float_array(repr(self), dout, "dout")
         shape = self.output_shape(self._x.shape)
-        if np.shape(dout) != shape:
+        if dout.shape != shape:
             raise ValueError(
                 f"{self!r}: backward expected dout of shape {shape} (the shape of its "
-                f"output), got {np.shape(dout)}"
+                f"output), got {dout.shape}"
             )
-
-
-def _check_size(owner, **sizes):
-    """Sizes must be whole numbers >= 1 (not 2.5, not True)."""
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{owner}: {name} must be an integer >= 1, got {value!r}")
-
-
-def _check_dtype(owner, dtype):
-    """Parameters are real floating-point numbers: float32 (fast) or float64 (checks)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"{owner}: dtype must be a float type such as np.float32, got {dtype}")
-    return dtype
+        return dout
 
 
 class Dense(Layer):
@@ -90,10 +86,10 @@ class Dense(Layer):
 
     def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32):
         super().__init__()
-        _check_size("Dense", in_features=in_features, out_features=out_features)
-        dtype = _check_dtype("Dense", dtype)
+        check_size("Dense", in_features=in_features, out_features=out_features)
+        dtype = check_dtype("Dense", dtype)
         self.in_features, self.out_features = in_features, out_features
-        W = np.random.default_rng(rng).standard_normal((in_features, out_features))
+        W = as_rng("Dense", rng).standard_normal((in_features, out_features))
         W *= np.sqrt(2.0 / in_features)
         self.params = {"W": W.astype(dtype), "b": np.zeros(out_features, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -110,13 +106,13 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         """x: (N, D) -> out: (N, M)."""
-        self.output_shape(np.shape(x))  # raises for the wrong shape
+        x = self._check_input(x)  # an array of shape (N, D), or an error saying why not
         self._x = x
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dout):
         """dout: (N, M) -> dx: (N, D). dW = x^T dout, db = the sum of dout's rows."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         self.grads["W"][...] = self._x.T @ dout
         self.grads["b"][...] = dout.sum(axis=0)
         return dout @ self.params["W"].T
@@ -127,12 +123,13 @@ class ReLU(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape."""
+        x = self._check_input(x)
         self._x = x
         return activations.relu(x)
 
     def backward(self, dout):
         """dx = dout where x > 0, else 0."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout * (self._x > 0)
 
 
@@ -141,6 +138,8 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha=0.01):
         super().__init__()
+        if not is_number(alpha):
+            raise ValueError(f"LeakyReLU: alpha must be a finite number, got {alpha!r}")
         self.alpha = alpha
 
     def __repr__(self):
@@ -148,12 +147,13 @@ class LeakyReLU(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape."""
+        x = self._check_input(x)
         self._x = x
         return activations.leaky_relu(x, self.alpha)
 
     def backward(self, dout):
         """dx = dout where x > 0, else alpha * dout."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout * activations.leaky_relu_grad(self._x, self.alpha).astype(dout.dtype)
 
 
@@ -162,13 +162,14 @@ class Sigmoid(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape, in (0, 1)."""
+        x = self._check_input(x)
         self._x = x
         self._out = activations.sigmoid(x)
         return self._out
 
     def backward(self, dout):
         """dx = dout * s (1 - s), with s = sigmoid(x) kept by forward."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         s = self._out
         return dout * s * (1 - s)
 
@@ -178,13 +179,14 @@ class Tanh(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape, in (-1, 1)."""
+        x = self._check_input(x)
         self._x = x
         self._out = activations.tanh(x)
         return self._out
 
     def backward(self, dout):
         """dx = dout * (1 - t^2), with t = tanh(x) kept by forward."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout * (1 - self._out**2)
 
 
@@ -198,10 +200,10 @@ class Dropout(Layer):
 
     def __init__(self, p, *, rng=None):
         super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        if not (is_number(p) and 0 <= p < 1):
+            raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p = p
-        self.rng = np.random.default_rng(rng)
+        self.rng = as_rng("Dropout", rng)
         self._mask = None
 
     def __repr__(self):
@@ -209,6 +211,7 @@ class Dropout(Layer):
 
     def forward(self, x, training=False):
         """x: any shape -> out: the same shape (x itself when not training)."""
+        x = self._check_input(x)
         self._x = x
         if not training or self.p == 0:
             self._mask = None
@@ -219,7 +222,7 @@ class Dropout(Layer):
 
     def backward(self, dout):
         """dx = dout * mask (the same kept-and-scaled mask as the forward pass)."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout if self._mask is None else dout * self._mask
 
 
@@ -232,15 +235,15 @@ class Flatten(Layer):
     def output_shape(self, input_shape):
         if len(input_shape) < 2:
             raise ValueError(f"Flatten(): expected input of shape (N, ...), got {input_shape}")
-        return (input_shape[0], int(np.prod(input_shape[1:])))
+        return (input_shape[0], math.prod(input_shape[1:]))
 
     def forward(self, x, training=False):
         """x: (N, ...) -> out: (N, product of the other dimensions)."""
-        self.output_shape(np.shape(x))
+        x = self._check_input(x)
         self._x = x
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(self.output_shape(x.shape))
 
     def backward(self, dout):
         """dout: (N, d1 d2 ...) -> dx: (N, d1, d2, ...), the same numbers reshaped back."""
-        self._check_dout(dout)
+        dout = self._check_dout(dout)
         return dout.reshape(self._x.shape)

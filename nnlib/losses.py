@@ -7,6 +7,7 @@ their default ``reduction="mean"``, so the numbers match what readers meet next.
 
 import numpy as np
 
+from ._checks import as_real_array
 from .activations import log_softmax
 
 __all__ = ["MSELoss", "SoftmaxCrossEntropy"]
@@ -14,7 +15,7 @@ __all__ = ["MSELoss", "SoftmaxCrossEntropy"]
 
 def _as_arrays(name, y_hat, y):
     """Outputs must be real floats; array-likes (lists) are accepted."""
-    y_hat, y = np.asarray(y_hat), np.asarray(y)
+    y_hat, y = as_real_array(name, y_hat, "y_hat"), as_real_array(name, y, "y")
     if y_hat.dtype.kind != "f":
         raise ValueError(
             f"{name}: expected the network's outputs as floats, got dtype {y_hat.dtype}"

@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from . import _engine
+from ._atomic import uninterrupted
+from ._checks import as_float_array
+from ._npz import read_arrays
 from .layers import Layer
 
 __all__ = ["Sequential"]
@@ -43,6 +46,11 @@ class Sequential(Layer):
 
     def __init__(self, layers):
         self._x = None  # (Layer.__init__ is not called: params and grads are computed here)
+        if not isinstance(layers, (list, tuple)):
+            raise TypeError(
+                f"Sequential: expected a list of layers, such as [Dense(784, 32), ReLU()], got "
+                f"{layers!r}"
+            )
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("Sequential: needs at least one layer, got an empty list")
@@ -127,7 +135,7 @@ class Sequential(Layer):
         ``training=True`` switches Dropout on. Raises ValueError for an empty X or one
         holding NaN or inf; each layer checks the shape it receives.
         """
-        X = np.asarray(X)
+        X = as_float_array("Sequential", X)
         if X.ndim == 0 or X.shape[0] == 0:
             raise ValueError(f"Sequential: got an empty input of shape {X.shape}")
         check_finite("Sequential", "the input", X)
@@ -149,6 +157,7 @@ class Sequential(Layer):
         Runs the layers' backward passes in reverse order; each fills its ``grads``.
         Updates nothing: that is the optimizer's job.
         """
+        dout = self._check_dout(dout)
         if self._ran_plan is not None:
             return self._ran_plan.backward(dout)
         for layer in reversed(self.layers):
@@ -165,7 +174,7 @@ class Sequential(Layer):
 
     def predict(self, X, batch_size=1000):
         """X: (N, ...) -> outputs (e.g. logits (N, C)) in evaluation mode, batch by batch."""
-        X = np.asarray(X)
+        X = as_float_array("Sequential.predict", X)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise ValueError(
                 f"Sequential.predict: batch_size must be an integer, got {batch_size!r}"
@@ -211,47 +220,21 @@ class Sequential(Layer):
     def load(self, path):
         """Load parameters saved by ``save`` into this network, checking everything first.
 
-        Introduced in Chapter 5. Reads with ``allow_pickle=False``, so a file can only hold
-        arrays, never code. Every array is checked (keys, shapes, float dtype, finite)
-        before any parameter is written, so a bad file leaves the network as it was.
-        Returns the network itself.
+        Introduced in Chapter 5. Never runs code from the file (no pickle), and checks
+        every array (keys, shapes, float dtype, finite values) before any parameter is
+        written, so a bad file leaves the network as it was; each array's shape is checked
+        before its data is read (``nnlib._npz``). Returns the network itself.
         """
         path = Path(path)
         if not path.exists() and path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")  # np.savez added the suffix
         params = self.params
-        try:
-            loaded = np.load(path, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):
-                raise ValueError(
-                    f"Sequential.load: {path} holds a single array (.npy), not the .npz file "
-                    "of named arrays that Sequential.save writes"
-                )
-            with loaded as f:
-                arrays = {key: f[key] for key in f.files}
-        except (ValueError, EOFError, OSError) as error:
-            if str(error).startswith("Sequential.load"):
-                raise
-            raise ValueError(
-                f"Sequential.load: {path} is not a .npz file of numeric arrays, as "
-                "Sequential.save writes (it holds text, pickled objects or another format)"
-            ) from None
-        missing, extra = sorted(set(params) - set(arrays)), sorted(set(arrays) - set(params))
-        if missing or extra:
-            raise ValueError(
-                f"Sequential.load: {path} does not match this network: missing {missing}, "
-                f"unexpected {extra}"
-            )
-        for key, p in params.items():
-            a = arrays[key]
-            if a.shape != p.shape or a.dtype.kind not in "fiu":
-                raise ValueError(
-                    f"Sequential.load: parameter {key!r} is {a.dtype} of shape {a.shape} in "
-                    f"{path}, but this network's is {p.dtype} of shape {p.shape}"
-                )
-            check_finite("Sequential.load", f"parameter {key!r} in {path}", a)
-        for key, p in params.items():
-            p[...] = arrays[key]
+        arrays = read_arrays(path, params, "Sequential.load")
+        for key, a in arrays.items():
+            check_finite("Sequential.load", f"parameter {key!r} in {path} (as {a.dtype})", a)
+        with uninterrupted():  # a Ctrl-C cannot leave the network half-loaded
+            for key, p in params.items():
+                p[...] = arrays[key]
         return self
 
 

@@ -30,22 +30,47 @@ page explains how. ``nnlib.set_engine(False)`` runs the rules below, key by key.
 """
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
 from . import _engine
+from ._atomic import uninterrupted
+from ._checks import is_number
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "AdaGrad", "RMSProp"]
 
 
 def _positive(owner, name, value):
-    if not value > 0:
+    if not (is_number(value) and value > 0):
         raise ValueError(f"{owner}: {name} must be positive (> 0), got {value!r}")
 
 
 def _non_negative(owner, name, value):
-    if not value >= 0:
+    if not (is_number(value) and value >= 0):
         raise ValueError(f"{owner}: {name} must be non-negative (>= 0), got {value!r}")
+
+
+def _fraction(owner, name, value):
+    """A number in [0, 1), such as a decay rate."""
+    if not (is_number(value) and 0 <= value < 1):
+        raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
+
+
+def _check_array(owner, what, key, a):
+    """Parameters and gradients are float arrays; parameters float32 or float64, writable.
+
+    float16 is refused: an eps of 1e-8 or 1e-10 is 0 in float16, and 0 / 0 is NaN.
+    """
+    codes = "fd" if what == "parameter" else "efd"  # float32 and float64 (and float16)
+    if not isinstance(a, np.ndarray) or a.dtype.char not in codes:
+        floats = " or ".join(np.dtype(code).name for code in codes)
+        got = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+        raise TypeError(
+            f"{owner}.step: {what} {key!r} must be a NumPy array of {floats}, got {got}"
+        )
+    if what == "parameter" and not a.flags.writeable:
+        raise ValueError(f"{owner}.step: parameter {key!r} is read-only; it is updated in place")
 
 
 class Optimizer:
@@ -71,12 +96,17 @@ class Optimizer:
         self.state, self._owner = {}, {}
 
     def step(self, params, grads):
-        """Update every array in ``params`` in place from the same-keyed ``grads``."""
-        self._check(params, grads)
-        if not _engine.optimizer_step(self, params, grads):  # False: not for the engine
-            for key, p in params.items():
-                self.state[key]["step"] += 1
-                self.update(p, grads[key], self.state[key])
+        """Update every array in ``params`` in place from the same-keyed ``grads``.
+
+        A Ctrl-C during the step waits until every parameter has been updated, so a step
+        is never left half done (``nnlib._atomic``).
+        """
+        with uninterrupted():
+            self._check(params, grads)
+            if not _engine.optimizer_step(self, params, grads):  # False: not for the engine
+                for key, p in params.items():
+                    self.state[key]["step"] += 1
+                    self.update(p, grads[key], self.state[key])
 
     def update(self, p, g, state):
         """Update one parameter ``p`` (in place) given its gradient ``g`` and its state."""
@@ -85,12 +115,19 @@ class Optimizer:
     def _check(self, params, grads):
         """Same keys and shapes, and parameters this optimizer's state belongs to."""
         name = type(self).__name__
+        if not (isinstance(params, Mapping) and isinstance(grads, Mapping)):
+            raise TypeError(
+                f"{name}.step: expected two dicts, params and grads (such as model.params and "
+                f"model.grads), got {type(params).__name__} and {type(grads).__name__}"
+            )
         for key, p in params.items():
+            _check_array(name, "parameter", key, p)
             if key not in grads:
                 raise ValueError(
                     f"{name}.step: no gradient for parameter {key!r}; grads has keys "
                     f"{sorted(grads)}, expected the keys of params {sorted(params)}"
                 )
+            _check_array(name, "gradient", key, grads[key])
             if np.shape(grads[key]) != np.shape(p):
                 raise ValueError(
                     f"{name}.step: gradient {key!r} has shape {np.shape(grads[key])}, "
@@ -180,8 +217,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr, alpha=0.99, eps=1e-8):
         super().__init__(lr)
-        if not 0 <= alpha < 1:
-            raise ValueError(f"RMSprop: alpha must be in [0, 1), got {alpha!r}")
+        _fraction("RMSprop", "alpha", alpha)
         _positive("RMSprop", "eps", eps)
         self.alpha, self.eps = float(alpha), float(eps)
 
@@ -207,7 +243,8 @@ class Adam(Optimizer):
     def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(lr)
         name = type(self).__name__
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        pair = isinstance(betas, (tuple, list)) and len(betas) == 2
+        if not (pair and all(is_number(b) and 0 <= b < 1 for b in betas)):
             raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
         _positive(name, "eps", eps)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)

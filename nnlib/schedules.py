@@ -13,7 +13,17 @@ a new schedule for every training run.
 
 import math
 
+from ._checks import check_size, is_number
+
 __all__ = ["StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup"]
+
+
+def _check_number(owner, name, value, low, strict):
+    """A finite real number above ``low`` (or equal to it, unless ``strict``)."""
+    if not (is_number(value) and (value > low if strict else value >= low)):
+        bound = f"> {low}" if strict else f">= {low}"
+        kind = "a positive number" if (strict and low == 0) else "a number"
+        raise ValueError(f"{owner}: {name} must be {kind} ({bound}), got {value!r}")
 
 
 class Schedule:
@@ -34,10 +44,8 @@ class StepLR(Schedule):
     """lr = base_lr * gamma ** (epoch // step_size): drop by gamma every step_size epochs."""
 
     def __init__(self, step_size, gamma=0.1):
-        if not step_size >= 1:
-            raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
-        if not gamma > 0:
-            raise ValueError(f"StepLR: gamma must be positive (> 0), got {gamma!r}")
+        check_size("StepLR", step_size=step_size)
+        _check_number("StepLR", "gamma", gamma, 0, strict=True)
         self.step_size, self.gamma = step_size, gamma
 
     def lr_at(self, epoch, base_lr):
@@ -48,8 +56,7 @@ class ExponentialLR(Schedule):
     """lr = base_lr * gamma ** epoch."""
 
     def __init__(self, gamma):
-        if not gamma > 0:
-            raise ValueError(f"ExponentialLR: gamma must be positive (> 0), got {gamma!r}")
+        _check_number("ExponentialLR", "gamma", gamma, 0, strict=True)
         self.gamma = gamma
 
     def lr_at(self, epoch, base_lr):
@@ -60,10 +67,8 @@ class CosineAnnealingLR(Schedule):
     """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
 
     def __init__(self, T_max, eta_min=0.0):
-        if not T_max >= 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1 (epochs), got {T_max!r}")
-        if not eta_min >= 0:
-            raise ValueError(f"CosineAnnealingLR: eta_min must be >= 0, got {eta_min!r}")
+        check_size("CosineAnnealingLR", T_max=T_max)
+        _check_number("CosineAnnealingLR", "eta_min", eta_min, 0, strict=False)
         self.T_max, self.eta_min = T_max, eta_min
 
     def lr_at(self, epoch, base_lr):
@@ -82,8 +87,12 @@ class LinearWarmup:
     """
 
     def __init__(self, warmup_steps, after=None):
-        if not warmup_steps >= 1:
-            raise ValueError(f"LinearWarmup: warmup_steps must be >= 1, got {warmup_steps!r}")
+        check_size("LinearWarmup", warmup_steps=warmup_steps)
+        if after is not None and not isinstance(after, Schedule):
+            raise TypeError(
+                f"LinearWarmup: after must be a per-epoch schedule such as StepLR(10), or "
+                f"None, got {after!r}"
+            )
         self.warmup_steps, self.after = warmup_steps, after
         self.base_lr, self._epoch = None, 0
 

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _engine
+from ._checks import as_rng, check_size
 from .losses import SoftmaxCrossEntropy
 from .network import check_finite
 
@@ -37,7 +38,8 @@ class History:
 
     Lists with one float per epoch: ``loss`` (mean training loss), ``accuracy`` and
     ``val_accuracy`` (fractions in [0, 1], classification only), ``val_loss``, ``time``
-    (cumulative wall-clock seconds at the end of each epoch) and ``lr``.
+    (cumulative wall-clock seconds at the end of each epoch) and ``lr``. ``interrupted``
+    is True when Ctrl-C stopped the run: the lists then hold the epochs that finished.
     """
 
     loss: list = field(default_factory=list)
@@ -46,14 +48,18 @@ class History:
     val_accuracy: list = field(default_factory=list)
     time: list = field(default_factory=list)
     lr: list = field(default_factory=list)
+    interrupted: bool = False
 
     def plot(self, axes=None, label=None):
         """Loss (and accuracy, if recorded) against epoch. Returns the matplotlib figure.
 
-        axes: optional sequence of one or two matplotlib Axes to draw into (e.g. to overlay
-        several runs, each with its ``label``); by default a new figure is made.
+        axes: optional matplotlib Axes, or a sequence of one or two, to draw into (e.g. to
+        overlay several runs, each with its ``label``); one Axes shows the loss alone. By
+        default a new figure is made.
         """
         n_panels = 2 if self.accuracy else 1
+        if axes is not None and not isinstance(axes, (list, tuple, np.ndarray)):
+            axes = [axes]  # a single Axes
         if axes is None:
             import matplotlib.pyplot as plt
 
@@ -91,6 +97,22 @@ def _check_data(X, y, what="fit"):
             "they must have the same length N"
         )
     return X, y
+
+
+def _check_roles(model, loss, optimizer, callbacks):
+    """The model, the loss and the optimizer have the methods fit calls; callbacks is a list."""
+    for role, thing, methods, example in [
+        ("model", model, ("forward", "backward", "predict"), "Sequential([...])"),
+        ("loss", loss, ("forward", "backward"), "SoftmaxCrossEntropy()"),
+        ("optimizer", optimizer, ("step",), "SGD(lr=0.1)"),
+    ]:
+        if not all(callable(getattr(thing, m, None)) for m in methods):
+            raise TypeError(
+                f"fit: the {role} must have the methods {', '.join(methods)} (such as "
+                f"{example}), got {thing!r}"
+            )
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"fit: callbacks must be a list, such as [LivePlot()], got {callbacks!r}")
 
 
 def _call(callbacks, method, *args):
@@ -155,21 +177,65 @@ def train_step(model, loss, optimizer, X, y):
 def evaluate(model, X, y, *, loss=None, batch_size=1000):
     """Accuracy (for integer labels) and, if ``loss`` is given, its mean over X.
 
-    Introduced in Chapter 5. X: (N, ...), y: (N,) integer labels or targets shaped like
-    the model's output. Returns a dict: {"accuracy": float in [0, 1]} (integer labels
-    only) and {"loss": float} (when ``loss`` is given).
+    Introduced in Chapter 5. X: (N, ...); y: (N,) integer labels, or, with a loss such as
+    ``MSELoss()``, targets shaped like the model's output. Returns a dict: {"accuracy":
+    float in [0, 1]} (labels, with ``SoftmaxCrossEntropy`` or no loss) and {"loss":
+    float} (when ``loss`` is given). The data get ``fit``'s checks.
     """
     X, y = _check_data(X, y, "evaluate")
-    check_finite("evaluate", "X", X)
-    if isinstance(loss, SoftmaxCrossEntropy) or (y.ndim == 1 and y.dtype.kind in "iu"):
+    dtype = _model_dtype(model)
+    X = _as_model_dtype(X, dtype, "evaluate", "X")
+    classify = loss is None or isinstance(loss, SoftmaxCrossEntropy)
+    if loss is None and (y.ndim != 1 or y.dtype.kind not in "iu"):
+        raise ValueError(
+            "evaluate: without a loss it computes the accuracy, for integer labels of shape "
+            f"(N,); got y of shape {y.shape} and dtype {y.dtype}. For targets, pass a loss "
+            "such as loss=MSELoss()"
+        )
+    if classify:
         _check_labels(model, X, y, "evaluate")
+    else:
+        y = _as_model_dtype(y, dtype, "evaluate", "y")
     out = model.predict(X, batch_size=batch_size)
     result = {}
     if loss is not None:
         result["loss"] = loss.forward(out, y)
-    if y.ndim == 1 and y.dtype.kind in "iu" and out.ndim == 2:
+    if classify:
         result["accuracy"] = float(np.mean(out.argmax(axis=1) == y))
     return result
+
+
+def _batches(X, y, batch_size, order, xbuf, ybuf):
+    """Yield one epoch's minibatches (xb, yb): rows in ``order``, or as stored if None.
+
+    Shuffled rows are copied into the same small buffers xbuf, ybuf every time: they stay
+    in the processor's cache, where the first layer reads them next. mode="clip": a
+    permutation's indices are all valid, and without the bounds check ``take`` writes
+    straight into the buffer instead of through a temporary copy.
+    """
+    for start in range(0, len(X), batch_size):
+        rows = slice(start, start + batch_size)
+        if order is None:
+            yield X[rows], y[rows]
+            continue
+        idx = order[rows]
+        xb, yb = xbuf[: len(idx)], ybuf[: len(idx)]
+        X.take(idx, axis=0, out=xb, mode="clip")
+        y.take(idx, axis=0, out=yb, mode="clip")
+        yield xb, yb
+
+
+def _stop_after_interrupt(history, epochs_done):
+    """After Ctrl-C: keep the whole epochs in ``history`` and say what the model holds."""
+    for records in (history.loss, history.accuracy, history.val_loss, history.val_accuracy,
+                    history.time, history.lr):  # fmt: skip
+        del records[epochs_done:]  # an epoch cut short has some of its records, not all
+    history.interrupted = True
+    print(
+        f"fit: stopped by Ctrl-C in epoch {epochs_done + 1}. The parameters and the "
+        "optimizer's state are those after the last whole step; the history holds the "
+        f"{epochs_done} epochs completed."
+    )
 
 
 def fit(
@@ -204,16 +270,19 @@ def fit(
         progress: show a tqdm progress bar (works in Jupyter, Colab and a terminal).
     Returns:
         History with one entry per epoch in each of its lists.
+
+    Ctrl-C (or the stop button of Jupyter and Colab) stops training cleanly: the step under
+    way finishes, so every parameter and the optimizer's state agree, and ``fit`` returns
+    the history of the epochs completed so far (``history.interrupted`` is then True).
     Raises:
         ValueError: bad data (empty, NaN, lengths or labels that do not fit).
         TrainingDiverged: the loss became NaN or inf; says at which epoch and batch.
 
     Introduced in Chapter 5.
     """
+    _check_roles(model, loss, optimizer, callbacks)
     X, y = _check_data(X, y)
-    for name, value in [("epochs", epochs), ("batch_size", batch_size)]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
+    check_size("fit", epochs=epochs, batch_size=batch_size)
     dtype = _model_dtype(model)
     X = _as_model_dtype(X, dtype, "fit", "X")
     classify = isinstance(loss, SoftmaxCrossEntropy)
@@ -222,9 +291,12 @@ def fit(
     y = _as_model_dtype(y, dtype, "fit", "y")
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            size = (
+                f" of length {len(validation_data)}" if hasattr(validation_data, "__len__") else ""
+            )
             raise ValueError(
                 "fit: validation_data must be a pair (X_val, y_val), got "
-                f"{type(validation_data).__name__} of length {len(validation_data)}"
+                f"{type(validation_data).__name__}{size}"
             )
         X_val, y_val = _check_data(*validation_data, "fit (validation_data)")
         X_val = _as_model_dtype(X_val, dtype, "fit (validation_data)", "X")
@@ -232,7 +304,7 @@ def fit(
             _check_labels(model, X_val, y_val, "fit (validation_data)")
         y_val = _as_model_dtype(y_val, dtype, "fit (validation_data)", "y")
         validation_data = X_val, y_val
-    rng = np.random.default_rng(rng)
+    rng = as_rng("fit", rng)
     # The engine (nnlib._engine) runs the same step faster; nnlib.set_engine(False) turns
     # it off, and train_step (above) runs as written.
     step_fn = _engine.train_step if _engine.engine_enabled() else train_step
@@ -240,61 +312,56 @@ def fit(
     N = X.shape[0]
     n_batches = math.ceil(N / batch_size)
     # Shuffled batches are copied into these two small buffers, used again by every batch
-    # (see below); without shuffling, batches are plain slices of X and y.
+    # (see _batches); without shuffling, batches are plain slices of X and y.
     xbuf, ybuf = np.empty_like(X[:batch_size]), np.empty_like(y[:batch_size])
     step = 0
     start = time.perf_counter()
     _call(callbacks, "on_train_begin", history)
     # Overflow is not warned about batch by batch: a loss that becomes inf or NaN stops the
     # run below with an error that says where and what to try.
+    epochs_done, interrupted = 0, False
     with (
         tqdm(total=epochs * n_batches, disable=not progress, unit="batch", leave=False) as bar,
         np.errstate(over="ignore", invalid="ignore"),
     ):
-        for epoch in range(epochs):
-            _call(callbacks, "on_epoch_begin", epoch, optimizer)
-            order = rng.permutation(N) if shuffle else None
-            total, correct = 0.0, 0
-            for b in range(n_batches):
-                _call(callbacks, "on_batch_begin", step, optimizer)
-                rows = slice(b * batch_size, (b + 1) * batch_size)
-                if shuffle:
-                    # Copy this batch's rows into the same small buffers every time: they
-                    # stay in the processor's cache, where the first layer reads them next.
-                    # mode="clip": a permutation's indices are all valid, and without the
-                    # bounds check take writes straight into the buffer instead of
-                    # through a temporary copy.
-                    idx = order[rows]
-                    xb, yb = xbuf[: len(idx)], ybuf[: len(idx)]
-                    X.take(idx, axis=0, out=xb, mode="clip")
-                    y.take(idx, axis=0, out=yb, mode="clip")
-                else:
-                    xb, yb = X[rows], y[rows]
-                try:
-                    value, out = step_fn(model, loss, optimizer, xb, yb)
-                except TrainingDiverged as error:
-                    raise TrainingDiverged(
-                        f"fit: {error} at epoch {epoch + 1}, batch {b + 1} (of {n_batches}); "
-                        f"try a smaller learning rate (now {getattr(optimizer, 'lr', '?')}) "
-                        "or standardise the inputs"
-                    ) from None
-                total += value * len(xb)
+        try:
+            for epoch in range(epochs):
+                _call(callbacks, "on_epoch_begin", epoch, optimizer)
+                order = rng.permutation(N) if shuffle else None
+                total, correct = 0.0, 0
+                batches = _batches(X, y, batch_size, order, xbuf, ybuf)
+                for b, (xb, yb) in enumerate(batches):
+                    _call(callbacks, "on_batch_begin", step, optimizer)
+                    try:
+                        value, out = step_fn(model, loss, optimizer, xb, yb)
+                    except TrainingDiverged as error:
+                        raise TrainingDiverged(
+                            f"fit: {error} at epoch {epoch + 1}, batch {b + 1} (of {n_batches}); "
+                            f"try a smaller learning rate (now {getattr(optimizer, 'lr', '?')}) "
+                            "or standardise the inputs"
+                        ) from None
+                    total += value * len(xb)
+                    if classify:
+                        correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+                    step += 1
+                    bar.update()
+                history.loss.append(total / N)
                 if classify:
-                    correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
-                step += 1
-                bar.update()
-            history.loss.append(total / N)
-            if classify:
-                history.accuracy.append(correct / N)
-            history.lr.append(getattr(optimizer, "lr", float("nan")))
-            if validation_data is not None:
-                scores = evaluate(model, *validation_data, loss=loss)
-                history.val_loss.append(scores["loss"])
-                if "accuracy" in scores:
-                    history.val_accuracy.append(scores["accuracy"])
-            history.time.append(time.perf_counter() - start)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{history.loss[-1]:.4f}")
-            _call(callbacks, "on_epoch_end", epoch, history)
+                    history.accuracy.append(correct / N)
+                history.lr.append(getattr(optimizer, "lr", float("nan")))
+                if validation_data is not None:
+                    scores = evaluate(model, *validation_data, loss=loss)
+                    history.val_loss.append(scores["loss"])
+                    if "accuracy" in scores:
+                        history.val_accuracy.append(scores["accuracy"])
+                history.time.append(time.perf_counter() - start)
+                epochs_done = epoch + 1
+                bar.set_postfix(epoch=epoch + 1, loss=f"{history.loss[-1]:.4f}")
+                _call(callbacks, "on_epoch_end", epoch, history)
+        except KeyboardInterrupt:  # Ctrl-C: stop here (the step itself ran whole)
+            interrupted = True
+    if interrupted:
+        _stop_after_interrupt(history, epochs_done)
     _call(callbacks, "on_train_end", history)
     return history
 

@@ -143,7 +143,7 @@ def test_bad_validation_data_and_settings_are_named():
 def test_bad_data_given_to_evaluate_and_predict_is_named():
     with pytest.raises(ValueError, match=r"evaluate: X has 2 examples but y has shape \(3,\)"):
         evaluate(net(), np.zeros((2, 6)), np.zeros(3, int))
-    with pytest.raises(ValueError, match=r"evaluate: X of shape \(1, 6\) contains NaN"):
+    with pytest.raises(ValueError, match=r"evaluate: X \(as float32\) of shape \(1, 6\) contains"):
         evaluate(net(), np.full((1, 6), np.nan), np.zeros(1, int))
     with pytest.raises(
         ValueError,

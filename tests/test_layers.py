@@ -145,5 +145,5 @@ def test_backward_needs_forward_and_a_dout_of_the_output_shape():
 def test_bad_constructor_arguments_are_named():
     with pytest.raises(ValueError, match=r"Dense: in_features must be an integer >= 1, got 0"):
         Dense(0, 3)
-    with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\), got 1"):
+    with pytest.raises(ValueError, match=r"Dropout: p must be a number in \[0, 1\), got 1"):
         Dropout(1)

@@ -104,8 +104,8 @@ def test_load_refuses_pickled_objects(tmp_path):
     arrays = {"0.W": np.array([[object()]], dtype=object), "0.b": np.zeros(1, np.float32)}
     np.savez(tmp_path / "evil.npz", **arrays)
     model = Sequential([Dense(1, 1)])
-    with pytest.raises(ValueError, match="is not a .npz file of numeric arrays"):
-        model.load(tmp_path / "evil.npz")
+    with pytest.raises(ValueError, match=r"parameter '0.W' is object of shape \(1, 1\)"):
+        model.load(tmp_path / "evil.npz")  # refused from its header: the data is never read
 
 
 def test_an_empty_network_is_refused():
@@ -147,8 +147,8 @@ def test_load_leaves_the_network_unchanged_when_any_array_is_bad(tmp_path):
     for key, value in before.items():
         np.testing.assert_array_equal(model.params[key], value)
     np.save(tmp_path / "one.npy", np.zeros(3))
-    with pytest.raises(ValueError, match=r"holds a single array \(.npy\)"):
+    with pytest.raises(ValueError, match=r"is a single array \(.npy, as np.save writes\)"):
         model.load(tmp_path / "one.npy")
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(ValueError, match="is not a .npz file of numeric arrays"):
+    with pytest.raises(ValueError, match="is text, not the .npz file of named arrays"):
         model.load(tmp_path / "text.npz")

@@ -130,14 +130,14 @@ def test_fit_uses_a_schedule_and_records_its_lr():
     ("make", "message"),
     [
         (lambda: schedules.StepLR(0), r"StepLR: step_size must be an integer >= 1, got 0"),
-        (lambda: schedules.StepLR(2, gamma=0), r"StepLR: gamma must be positive \(> 0\), got 0"),
-        (lambda: schedules.ExponentialLR(-0.5), r"ExponentialLR: gamma must be positive"),
-        (lambda: schedules.CosineAnnealingLR(0), r"CosineAnnealingLR: T_max must be >= 1"),
+        (lambda: schedules.StepLR(2, gamma=0), r"StepLR: gamma must be a positive number.*got 0"),
+        (lambda: schedules.ExponentialLR(-0.5), r"ExponentialLR: gamma must be a positive number"),
+        (lambda: schedules.CosineAnnealingLR(0), r"CosineAnnealingLR: T_max must be an integer"),
         (
             lambda: schedules.CosineAnnealingLR(5, eta_min=-1),
-            r"CosineAnnealingLR: eta_min must be >= 0, got -1",
+            r"CosineAnnealingLR: eta_min must be a number \(>= 0\), got -1",
         ),
-        (lambda: schedules.LinearWarmup(0), r"LinearWarmup: warmup_steps must be >= 1, got 0"),
+        (lambda: schedules.LinearWarmup(0), r"LinearWarmup: warmup_steps must be an.*got 0"),
     ],
 )
 def test_bad_schedule_arguments_are_named(make, message):

@@ -283,19 +283,29 @@ def maxpool_backward_tiles(dout, x, out, k):
 
     Splitting H into (H // k, k) and W into (W // k, k) turns x into an array of windows,
     [n, c, i, p, j, q] being element (p, q) of window (i, j), without a copy. Against the
-    window's maximum it gives a mask of the maxima; ties keep only the first in row-major
-    order (as ``nnlib.conv.MaxPool2D`` does), and dx is dout times the mask.
+    window's maximum it gives a mask of the maxima, and dx is dout where the mask is set.
+    The mask follows ``nnlib.conv.MaxPool2D._argmax``'s rule (PyTorch's): of tied maxima
+    only the first in row-major order; in a window holding NaN (its maximum is NaN, equal
+    to nothing), its last NaN.
     """
     N, C, H, W = x.shape
     windows = (N, C, H // k, k, W // k, k)
     xw = x.reshape(windows)  # a view: x is contiguous in one of two orders
     is_max = np.equal(xw, out.reshape(N, C, H // k, 1, W // k, 1))
     marks = [is_max[:, :, :, p, :, q] for p in range(k) for q in range(k)]  # row-major
+    _keep_first(marks)
+    if np.isnan(out).any():  # checked on the small output: rare, and a pass over x
+        is_nan = np.isnan(xw)
+        _keep_first([is_nan[:, :, :, p, :, q] for p in range(k) for q in range(k)][::-1])
+        is_max |= is_nan  # NaN windows have no other mark
+    dx = np.zeros_like(x, dtype=dout.dtype)  # stored like x
+    np.copyto(dx.reshape(windows), dout.reshape(N, C, H // k, 1, W // k, 1), where=is_max)
+    return dx
+
+
+def _keep_first(marks):
+    """Of boolean arrays marks[0], marks[1], ..., keep (in place) each entry's first True."""
     seen = marks[0].copy(order="K")
     for mark in marks[1:]:
-        np.greater(mark, seen, out=mark)  # a maximum, and none earlier in the window
+        np.greater(mark, seen, out=mark)  # marked, and none earlier
         seen |= mark
-    dx = np.empty_like(x)  # stored like x
-    dx_windows = dx.reshape(windows)
-    np.multiply(dout.reshape(N, C, H // k, 1, W // k, 1), is_max, out=dx_windows)
-    return dx
