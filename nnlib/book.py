@@ -371,8 +371,13 @@ def _img(png):
 
 
 def _frame(parts, labels, caption):
-    """One frame's HTML; ``data-nnfp-values`` names the control labels it was computed for."""
-    body = "".join(parts).replace('alt=""', f'alt="{html.escape(caption)}"')
+    """One frame's HTML; ``data-nnfp-values`` names the control labels it was computed for.
+
+    Its images say which values they show; in the browser, ``book/_extra/js/a11y.js``
+    (marked by ``data-nnfp-alt``) puts the cell's description of the figure before that.
+    """
+    alt = f'alt="Figure for {html.escape(caption)}." data-nnfp-alt=""'
+    body = "".join(parts).replace('alt=""', alt)
     values = html.escape(json.dumps(labels))
     return f'<div class="nnfp-frame" data-nnfp-values="{values}">{body}</div>'
 
@@ -395,9 +400,8 @@ def _fallback(controls, grids, frames, static):
         caption = ", ".join(
             f"{_caption(n, controls[n])} = {grids[n][0][i]}" for n, i in zip(names, index)
         )
-        figures.append(
-            f"<figure>{frames[index]}<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
+        frame = frames[index].replace(' data-nnfp-alt=""', "")  # not the widget's settings
+        figures.append(f"<figure>{frame}<figcaption>{html.escape(caption)}</figcaption></figure>")
     return (
         '<div class="nnfp-frames"><p>Frames of the figure above, for a few values of its '
         "controls (online, the controls choose the frame; in Jupyter or Colab they "
