@@ -392,8 +392,7 @@ def book_site():
 def test_book_every_control_drives_its_precomputed_frames(browser, book_site, path):
     page, problems = open_page(browser, book_site + path)
     try:
-        problems += check_explorers(page)
-        assert page.locator(".nnfp-explorer").count() > 0, f"{path}: widgets, but no explorer"
+        problems += check_explorers(page)  # a page may also hold widgets without controls
         assert not problems, f"{path}:\n" + "\n".join(problems)
     finally:
         page.close()
