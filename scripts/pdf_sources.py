@@ -9,8 +9,9 @@ except that
   figures of the HTML book, and ``_config.yml`` turns execution off. If a code cell has
   changed since that run, the script stops (exit status 3) and asks for a new HTML build;
 - each widget's output becomes its static frame: the figure the widget drew when the
-  chapter ran, and a line naming the controls and their values. On paper a slider is
-  nothing, and LaTeX would otherwise print the widget's Python repr.
+  chapter ran (for ``nnlib.book.interact``, the frame its controls start on), and a line
+  naming the controls and their values. On paper a slider is nothing, and LaTeX would
+  otherwise print the widget's Python repr.
 
 Usage: python scripts/pdf_sources.py [--executed _build/jupyter_execute] [--out _build/pdf-src]
 """
@@ -33,6 +34,9 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 GLUE_PREFIX = "application/papermill.record/"  # myst-nb's prefix for hidden glue values
 SKIP = {".git", ".venv", "_build", "node_modules", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 IMAGES = ("image/png", "image/jpeg", "image/svg+xml")
+# nnlib.book.interact's frames: HTML with inline PNGs and printed text.
+PNG_SRC = r'src="data:image/png;base64,([^"]+)"'
+PRE = r'<pre class="nnfp-text">(.*?)</pre>'
 
 
 def _model(state, ref):
@@ -50,7 +54,11 @@ def _walk(state, model_id, seen=None):
         return
     seen.add(model_id)
     yield model
-    for child in model.get("state", {}).get("children", []):
+    children = model.get("state", {}).get("children", [])
+    if model.get("model_name") == "StackModel":  # only the child it shows
+        index = model["state"].get("selected_index")
+        children = children[index : index + 1] if isinstance(index, int) and index >= 0 else []
+    for child in children:
         yield from _walk(state, child.removeprefix("IPY_MODEL_"), seen)
 
 
@@ -82,9 +90,15 @@ def _display_text(model):
 def static_frame(view, state):
     """The outputs that stand for one widget view on paper: its figures and its settings."""
     model_id = view["model_id"]
-    frames, settings, texts = [], [], []
+    frames, settings, texts, printed = [], [], [], []
     for model in _walk(state, model_id):
         s = model.get("state", {})
+        value = str(s.get("value", ""))
+        if model.get("model_name") == "HTMLModel" and 'class="nnfp-frame"' in value:
+            # A frame nnlib.book.interact precomputed: its figures (and printed text).
+            frames += [{"image/png": png} for png in re.findall(PNG_SRC, value)]
+            printed += [html.unescape(t) for t in re.findall(PRE, value, flags=re.S)]
+            continue
         if model.get("model_name") == "OutputModel":
             for out in s.get("outputs", []):
                 data = out.get("data", {})
@@ -96,7 +110,8 @@ def static_frame(view, state):
         shown = _display_text(model)
         if shown:
             texts.append(shown)
-    outputs = [
+    outputs = [{"output_type": "stream", "name": "stdout", "text": [t]} for t in printed]
+    outputs += [
         {"output_type": "display_data", "metadata": {}, "data": {**f, "text/plain": ["<Figure>"]}}
         for f in frames
     ]
@@ -125,6 +140,8 @@ def freeze_widgets(nb):
             continue
         new_outputs = []
         for out in cell.get("outputs", []):
+            if 'class="nnfp-frames"' in "".join(out.get("data", {}).get("text/html", "")):
+                continue  # the HTML page's grid of frames (for print); the PDF shows one
             view = out.get("data", {}).get(WIDGET_VIEW)
             if view is None:
                 new_outputs.append(out)

@@ -37,3 +37,31 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def widget_demo_build():
+    """tests/widget_demo.py's demos run in a Jupyter kernel as the book build runs them.
+
+    The kernel gets NNLIB_BOOK_BUILD=1 and the inline backend, as under `jupyter-book
+    build`; returns the executed notebook, its widget state in ``metadata.widgets`` as
+    nbclient saves it for myst-nb.
+    """
+    import os
+    from pathlib import Path
+
+    import nbclient
+    import nbformat
+    from widget_demo import DEMOS
+
+    tests = Path(__file__).parent
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from widget_demo import show")]
+    nb.cells += [nbformat.v4.new_code_cell(f"show({name!r})") for name in DEMOS]
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["NNLIB_BOOK_BUILD"] = "1"
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tests)}}
+    )
+    client.execute(env=env)
+    return nb

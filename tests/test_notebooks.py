@@ -93,3 +93,26 @@ def test_chapter_has_the_parts_every_chapter_promises(path):
         assert "hide-input" in cell.metadata.get("tags", []), (
             f"{path.name}: a solution cell is not collapsed (tag it hide-input)"
         )
+
+
+# A plain ipywidgets.interact (or interactive, or @interact) draws controls that do nothing
+# in the rendered book, which has no kernel; nnlib.book.interact precomputes their frames.
+PLAIN_INTERACT = re.compile(
+    r"\b(?:ipywidgets|widgets)\.(?:interact|interactive|interact_manual)\b"
+    r"|^from ipywidgets(?:\.widgets)? import [^\n]*\binteract"
+    r"|^\s*@interact",
+    re.M,
+)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_widgets_go_through_nnlib_book_interact(path):
+    cells = [
+        i
+        for i, c in enumerate(read(path).cells)
+        if c.cell_type == "code" and PLAIN_INTERACT.search(c.source)
+    ]
+    assert not cells, (
+        f"{path.name}: cells {cells} call ipywidgets' interact directly; its controls would "
+        "be dead in the rendered book. Use nnlib.book.interact(f, **controls) instead"
+    )

@@ -243,3 +243,20 @@ def test_hidden_glue_values_are_restored():
     (out,) = nb["cells"][0]["outputs"]
     assert out["data"] == {pdf_sources.GLUE_PREFIX + "text/plain": "0.93"}
     assert "remove-cell" in nb["cells"][0]["metadata"]["tags"]
+
+
+def test_an_interact_widget_is_shown_by_the_frame_it_starts_on(widget_demo_build):
+    """nnlib.book.interact's widgets: the start frame's figure or text, and its settings."""
+    from widget_state import explorers, frame_images
+
+    nb = json.loads(json.dumps(widget_demo_build))  # a plain dict, as the script reads it
+    wave = explorers(nb["metadata"]["widgets"][pdf_sources.WIDGET_STATE])[0]
+    start = wave["frames"][("1.00", "sin")]
+    assert pdf_sources.freeze_widgets(nb) == 4
+    outputs = [cell["outputs"] for cell in nb["cells"][1:]]
+    assert [len(o) for o in outputs] == [2, 2, 2, 2]  # the HTML page's frame grid is gone
+    figure, note = outputs[0]
+    assert "data:image/png;base64," + figure["data"]["image/png"] == frame_images(start)[0]
+    assert "shown for $f$ = 1.00, kind = sin" in note["data"]["text/markdown"][0]
+    printed, note = outputs[1]
+    assert printed["text"] == ["** (2)\n"] and "shown for n = 2" in note["data"]["text/plain"][0]
