@@ -28,13 +28,13 @@ one); NNFP_REQUIRE_COLAB=1 (CI: fail instead of skipping when no runtime's Pytho
 """
 
 import argparse
-import asyncio
 import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -482,70 +482,103 @@ def shown_problems(nb):
     return problems
 
 
-def setup_time(cell):
-    """Seconds the cell ran, from nbclient's timing metadata (None if missing)."""
-    timing = cell.metadata.get("execution", {})
-    try:
-        from datetime import datetime
-
-        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return None
-    return (end - start).total_seconds()
-
-
 def execute(nb, runtime, timeout, cwd):
-    """Execute nb in the runtime's kernel; return the error that stopped it, or None."""
+    """Run nb's code cells in the runtime's kernel, in order, as a reader does.
+
+    Each cell's outputs are kept as a notebook stores them (all of them: clear_output, which
+    ipywidgets' interact sends on each update, is not applied, so nothing shown even briefly
+    escapes the check) and its seconds go in
+    cell.metadata["colab_check_seconds"]. Stops at the first error (unless the cell is tagged
+    raises-exception), if the kernel dies, or after `timeout` seconds in all. Returns what
+    stopped it besides an error in a cell (that error is in the cell's outputs), or None.
+
+    A blocking client, one message at a time: nbclient's asyncio client lost the reply to an
+    ipywidgets 7 `interact` cell now and then here, and then waited until the time ran out.
+    """
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from jupyter_client.manager import KernelManager
 
     kernels = runtime.home / "kernels"
     spec = kernels / "colab"
     spec.mkdir(parents=True, exist_ok=True)
     argv = [str(runtime.venv_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     argv.append("--IPKernelApp.exec_lines=import google.colab")  # as Colab's kernel does
+    # SIGUSR1 makes the kernel write every thread's stack to `stacks`: where a timeout stopped.
+    stacks = Path(cwd) / ".kernel-stacks.txt"
+    argv.append(
+        "--IPKernelApp.exec_lines=__import__('faulthandler').register(__import__('signal')"
+        f".SIGUSR1, file=open({str(stacks)!r}, 'w'), all_threads=True)"
+    )
     (spec / "kernel.json").write_text(
         json.dumps({"argv": argv, "display_name": runtime.name, "language": "python"})
     )
-    manager = AsyncKernelManager(
+    manager = KernelManager(
         kernel_name="colab", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)])
     )
-    client = NotebookClient(
-        nb, km=manager, timeout=timeout, allow_errors=False, resources={"metadata": {"path": cwd}}
-    )
-
-    async def go():
-        try:
-            await asyncio.wait_for(client.async_execute(env=kernel_env(runtime)), timeout)
-        finally:  # nbclient leaves a kernel it did not start running, and its client open
-            if client.kc is not None:
-                client.kc.stop_channels()
-            if manager.has_kernel:
-                await manager.shutdown_kernel(now=True)
-
-    started = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    manager.start_kernel(env=kernel_env(runtime), cwd=cwd)
+    client = manager.client()
+    client.start_channels()
     try:
-        asyncio.run(go())
-    except CellExecutionError:
-        return None  # the error output is in the notebook; shown_problems reports it
-    except (TimeoutError, CellTimeoutError, DeadKernelError) as exc:
-        if time.perf_counter() - started < timeout:
-            return f"the kernel died: {exc}"
-        running = next(
-            (i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not ran(c)), None
-        )
-        return (
-            f"did not finish within {timeout} s (COLAB_CHECK_TIMEOUT); cell {running} was running"
-        )
+        client.wait_for_ready(timeout=min(120, timeout))
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            stopped = run_cell(client, manager, cell, deadline)
+            if stopped == "timeout":
+                where = kernel_stack(manager, stacks)
+                limit = f"did not finish within {timeout} s (COLAB_CHECK_TIMEOUT)"
+                return f"{limit}; cell {index} was running{where}"
+            if stopped:
+                return f"cell {index}: {stopped}"
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            if errors and "raises-exception" not in cell.metadata.get("tags", []):
+                return None  # shown_problems reports the error
+    except RuntimeError as exc:  # the kernel did not start
+        return f"the kernel did not start: {exc}"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
     return None
 
 
-def ran(cell):
-    """Whether nbclient saw this cell's execution finish."""
-    return "shell.execute_reply" in cell.metadata.get("execution", {})
+def run_cell(client, manager, cell, deadline):
+    """Execute one cell and collect its outputs; "timeout", a reason it stopped, or None."""
+    from queue import Empty
+
+    started = time.perf_counter()
+    msg_id = client.execute(cell.source, allow_stdin=False, stop_on_error=True)
+    cell.outputs = []
+    replied = idle = False
+    while not (replied and idle):
+        if time.monotonic() > deadline:
+            return "timeout"
+        if not manager.is_alive():
+            return "the kernel died"
+        with contextlib.suppress(Empty):
+            message = client.get_iopub_msg(timeout=0.2)
+            if message["parent_header"].get("msg_id") == msg_id:
+                kind, content = message["msg_type"], message["content"]
+                if kind == "status":
+                    idle = content["execution_state"] == "idle"
+                elif kind in ("stream", "display_data", "execute_result", "error"):
+                    cell.outputs.append(nbformat.v4.output_from_msg(message))
+        with contextlib.suppress(Empty):
+            while not replied:
+                reply = client.get_shell_msg(timeout=0)
+                replied = reply["parent_header"].get("msg_id") == msg_id
+    cell.metadata["colab_check_seconds"] = time.perf_counter() - started
+    return None
+
+
+def kernel_stack(manager, stacks):
+    """The innermost frames of the kernel's main thread, asked for with SIGUSR1."""
+    with contextlib.suppress(Exception):
+        os.kill(manager.provisioner.pid, signal.SIGUSR1)
+        time.sleep(2)
+        main = stacks.read_text().split("Current thread")[-1].split("\n\n")[0]
+        return "; the kernel was at:\n" + "\n".join(main.splitlines()[1:9])
+    return ""
 
 
 def check_chapter(path, runtime, base, source_dir, timeout):
@@ -565,7 +598,8 @@ def check_chapter(path, runtime, base, source_dir, timeout):
         problems.append("the setup cell did not install nnlib")
     failures, notes = changes(base, after, runtime.colab)
     problems += [f"installing nnlib changed {f}" for f in failures]
-    return Result(path.name, seconds, setup_time(nb.cells[0]), problems, notes)
+    setup = nb.cells[0].metadata.get("colab_check_seconds")
+    return Result(path.name, seconds, setup, problems, notes)
 
 
 # ---------------------------------------------------------------------------------------
@@ -617,16 +651,18 @@ def check_runtime(runtime, chapters, timeout, say):
     return failed
 
 
-def main_run(names, only=()):
+def main_run(names, only=(), child=False):
     required = os.environ.get("NNFP_REQUIRE_COLAB") == "1"
     timeout = int(os.environ.get("COLAB_CHECK_TIMEOUT", "300"))
     jobs = int(os.environ.get("COLAB_CHECK_JOBS", str(min(2, os.cpu_count() or 1))))
     chosen = [r for r in runtimes() if not names or r.name in names]
-    missing = []
+    chapters = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    chapters = [p for p in chapters if not only or any(p.name.startswith(o) for o in only)]
     for runtime in chosen:
         runtime.interpreter = find_python(runtime.python)
-        if runtime.interpreter is None:
-            missing.append(runtime)
+    if child:  # one runtime, for a parent that prints the rest
+        return 1 if check_runtime(chosen[0], chapters, timeout, print_now) else 0
+    missing = [r for r in chosen if r.interpreter is None]
     colab = [r for r in chosen if r.name.startswith("colab-")]
     if colab and all(r in missing for r in colab) and not required:
         print(
@@ -641,20 +677,24 @@ def main_run(names, only=()):
     for runtime in missing:
         name, python = runtime.name, runtime.python
         print(f"{name:<11} FAIL  no Python {python} found (pyenv install {python})")
-    lock = threading.Lock()
-
-    def say(line):
-        with lock:
-            print(line, flush=True)
-
-    chapters = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
-    chapters = [p for p in chapters if not only or any(p.name.startswith(o) for o in only)]
     ready = [r for r in chosen if r not in missing]
     for runtime in ready:
-        say(f"{runtime.name:<11} {runtime.about}; {runtime.interpreter}")
+        print_now(f"{runtime.name:<11} {runtime.about}; {runtime.interpreter}")
     started = time.perf_counter()
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        failed = sum(pool.map(lambda r: check_runtime(r, chapters, timeout, say), ready))
+    if jobs > 1 and len(ready) > 1:
+        # Each runtime in its own process, `jobs` at once; their lines are printed as they come.
+        def one(runtime):
+            cmd = [sys.executable, __file__, "run", "--child", "--runtime", runtime.name]
+            cmd += [arg for chapter in only for arg in ("--chapter", chapter)]
+            with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
+                for line in proc.stdout:
+                    print_now(line.rstrip("\n"))
+            return proc.returncode != 0
+
+        with ThreadPoolExecutor(jobs) as pool:
+            failed = sum(pool.map(one, ready))
+    else:
+        failed = sum(check_runtime(r, chapters, timeout, print_now) for r in ready)
     failed += len(problems) + len(missing)
     total = time.perf_counter() - started
     verdict = "FAILED" if failed else "passed"
@@ -664,12 +704,21 @@ def main_run(names, only=()):
     return 1 if failed else 0
 
 
+_print_lock = threading.Lock()
+
+
+def print_now(line):
+    with _print_lock:
+        print(line, flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     run_parser = sub.add_parser("run", help="the check (default)")
     run_parser.add_argument("--runtime", action="append", default=[], help="e.g. colab-3.13")
     run_parser.add_argument("--chapter", action="append", default=[], help="e.g. 06")
+    run_parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     refresh_parser = sub.add_parser("refresh", help="rewrite a constraints file (network)")
     refresh_parser.add_argument("python", help="minor version, e.g. 3.13")
     refresh_parser.add_argument("commit", help="a commit of googlecolab/backend-info")
@@ -685,7 +734,9 @@ def main(argv=None):
             for problem in problems:
                 print(problem)
             return 1 if problems else 0
-        return main_run(getattr(args, "runtime", []), getattr(args, "chapter", []))
+        if args.command is None:
+            return main_run([])
+        return main_run(args.runtime, args.chapter, args.child)
     except CheckError as exc:
         print(f"colab-check: {exc}", file=sys.stderr)
         return 1

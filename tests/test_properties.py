@@ -47,6 +47,11 @@ def arrays(draw, shapes=None, dtypes=NUMERIC + ODD, max_dims=4):
     shape = draw(shapes if shapes is not None else hnp.array_shapes(
         min_dims=0, max_dims=max_dims, min_side=0, max_side=5))  # fmt: skip
     a = draw(hnp.arrays(dtype, shape))
+    if dtype.kind == "f":
+        # No denormal inputs: once PyTorch's CPU kernels have run, the processor may be in
+        # flush-to-zero mode for the rest of the process, and a comparison on a denormal
+        # would then depend on which tests ran before.
+        a[np.abs(a) < np.finfo(dtype).tiny] = 0
     if kind == "object":
         return a.astype(object)
     return a.tolist() if kind == "list" else a
@@ -169,7 +174,11 @@ def test_every_layer_gives_the_right_result_or_a_named_error(name, data):
     out_t = fn(xt)
     out_t.backward(t(dout))
     close(out, out_t.detach().numpy(), out.dtype)  # to the precision of the computation
-    close(dx, xt.grad.numpy(), out.dtype)
+    if elementwise:  # at NaN or inf inputs no derivative is right (PyTorch's varies)
+        defined = np.isfinite(x.astype(np.float64))
+        close(dx[defined], xt.grad.numpy()[defined], out.dtype)
+    else:
+        close(dx, xt.grad.numpy(), out.dtype)
     grads = layer.grads
     for key, p in params.items():
         close(grads[key], p.grad.numpy(), grads[key].dtype)
