@@ -116,3 +116,24 @@ def test_widgets_go_through_nnlib_book_interact(path):
         f"{path.name}: cells {cells} call ipywidgets' interact directly; its controls would "
         "be dead in the rendered book. Use nnlib.book.interact(f, **controls) instead"
     )
+
+
+SHOWS_FIGURE = re.compile(r"\bplt\.show\(|\bdisplay\(fig\b|\binteract\(")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_figure_has_a_text_description(path):
+    # The browser check (tests/browser/test_a11y.py) finds the same after a book build;
+    # this says which cell, before one.
+    missing = []
+    for i, cell in enumerate(read(path).cells):
+        if cell.cell_type != "code" or not SHOWS_FIGURE.search(cell.source):
+            continue
+        mystnb = cell.metadata.get("mystnb", {})
+        alt = (mystnb.get("image") or {}).get("alt") or (mystnb.get("figure") or {}).get("caption")
+        if not alt:
+            missing.append(i)
+    assert not missing, (
+        f"{path.name}: cells {missing} draw a figure without a description; add "
+        '"mystnb": {"image": {"alt": "what the figure shows"}} to the cell\'s metadata'
+    )
