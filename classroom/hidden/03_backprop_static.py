@@ -8,13 +8,16 @@ use.
 
 def test_3_1():
     rng = np.random.default_rng(3101)
-    A, W, b, G = (rng.standard_normal(s) for s in [(9, 2), (2, 7), (7,), (9, 7)])
-    dA, dW, db = affine_backward(G, A, W)
-    f = lambda _: np.sum((A @ W + b) * G)  # noqa: E731
-    assert np.shape(dA) == (9, 2) and np.shape(dW) == (2, 7) and np.shape(db) == (7,)
+    A, W, b, G = (rng.standard_normal(s) for s in [(2, 9), (7, 2), (7, 1), (7, 9)])
+    dA, dW, db = affine_backward_columns(G, A, W)
+    f = lambda _: np.sum((W @ A + b) * G)  # noqa: E731
+    assert np.shape(dA) == (2, 9) and np.shape(dW) == (7, 2) and np.shape(db) == (7, 1)
     assert rel_error(dA, numerical_gradient(f, A)) < 1e-7
     assert rel_error(dW, numerical_gradient(f, W)) < 1e-7
     assert rel_error(db, numerical_gradient(f, b)) < 1e-7
+    # one example (a single column): dW is the outer product of dZ and the input
+    a, g = rng.standard_normal((2, 1)), rng.standard_normal((7, 1))
+    assert np.allclose(affine_backward_columns(g, a, W)[1], g @ a.T)
 
 
 def test_3_2():
@@ -28,6 +31,13 @@ def test_3_2():
         return {k: len(y) * g for k, g in backward(y, params, cache).items()}
 
     assert wrong_gradients(no_mean, p, X, y) == set(p)
+
+    def slightly_off(y, params, cache):  # dW3 wrong by a relative 1e-5: a real, small bug
+        grads = backward(y, params, cache)
+        grads["W3"] = grads["W3"] * (1 + 1e-5)
+        return grads
+
+    assert wrong_gradients(slightly_off, p, X, y) == {"W3"}, "the threshold is too loose"
     q = init_params(rng, sizes=(10, 9, 4, 3))  # unequal widths: the fix must be general
     _, cache = forward(X, q)
     fixed, right = fixed_backward(y, q, cache), backward(y, q, cache)
