@@ -439,6 +439,7 @@ def test_16_a_small_gzip_cannot_make_read_idx_decompress_a_large_one(tmp_path):
 
 
 def test_17_a_cache_path_under_a_file_is_named_as_the_cause(tmp_path, monkeypatch):
+    monkeypatch.delenv("NNLIB_DATA_SOURCE", raising=False)  # `make pytest` forces the sample
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setenv("NNLIB_DATA", str(tmp_path / "file" / "sub"))
     monkeypatch.setitem(data.SOURCES["mnist"], "mirrors", ["http://127.0.0.1:9/"])
@@ -454,6 +455,7 @@ def test_17_a_cache_path_under_a_file_is_named_as_the_cause(tmp_path, monkeypatc
 
 
 def test_17_a_corrupt_cached_file_with_the_mirrors_down_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("NNLIB_DATA_SOURCE", raising=False)  # `make pytest` forces the sample
     monkeypatch.setenv("NNLIB_DATA", str(tmp_path))
     monkeypatch.setitem(data.SOURCES["mnist"], "mirrors", ["http://127.0.0.1:9/"])
     corrupt = tmp_path / "train-images-idx3-ubyte.gz"
