@@ -1,44 +1,43 @@
 """Hidden tests for Chapter 9's exercises (run inside the student's notebook by otter).
 
 The batch-normalisation answers are compared with nnlib's BatchNorm1d (itself tested
-against PyTorch) and with central differences; the initialisation answers with a
-measurement through a deep network and with the closed form.
+against PyTorch) and with central differences of an unbiased-variance forward pass; the
+initialisation answers with a measurement through a deep network and with the closed form.
 """
 # ruff: noqa: F821  (the names come from the notebook)
 
 
 def test_9_1():
     rng = np.random.default_rng(9101)
-    for N, D, eps in [(2, 1, 1e-5), (17, 6, 1e-3), (64, 3, 0.5)]:
-        x = rng.standard_normal((N, D)) * rng.uniform(0.1, 10, D) + rng.standard_normal(D)
-        gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
-        out, x_hat, inv_std = batchnorm_forward(x, gamma, beta, eps)
-        ref = BatchNorm1d(D, eps=eps, dtype=np.float64)
-        ref.params["gamma"][...], ref.params["beta"][...] = gamma, beta
-        assert rel_error(out, ref.forward(x, training=True)) < 1e-12
-        assert rel_error(x_hat, ref._x_hat) < 1e-12
-        assert inv_std.shape == (D,)
-        assert rel_error(inv_std, 1 / np.sqrt(x.var(axis=0) + eps)) < 1e-12
+    for eps in (1e-5, 1e-2, 0.5):
+        # differences from far below sqrt(eps) to far above it, both signs
+        pair = rng.standard_normal((2, 6)) * np.array([1e-4, 1e-2, 0.1, 1, 10, 100]) - 2
+        ref = BatchNorm1d(6, eps=eps, dtype=np.float64)
+        _ = ref.forward(pair, training=True)  # (a bare expression would print in the doctest)
+        x_hat_1, x_hat_2 = two_example_x_hat(pair[0], pair[1], eps)
+        assert rel_error(np.stack([x_hat_1, x_hat_2]), ref._x_hat) < 1e-10, eps
 
 
 def test_9_2():
     from nnlib.gradcheck import numerical_gradient
 
     rng = np.random.default_rng(9201)
-    for N, D, eps in [(3, 2, 1e-5), (10, 5, 0.1)]:
+    for N, D, eps in [(2, 3, 0.5), (3, 2, 0.1), (10, 5, 1e-3)]:
         x = rng.standard_normal((N, D)) * 2 + 1
         gamma, beta = rng.uniform(0.5, 2, D), rng.standard_normal(D)
         dout = rng.standard_normal((N, D))
-        ref = BatchNorm1d(D, eps=eps, dtype=np.float64)
-        ref.params["gamma"][...], ref.params["beta"][...] = gamma, beta
-        _ = ref.forward(x, training=True)  # (a bare expression would print in the doctest)
-        x_hat, inv_std = ref._x_hat.copy(), 1 / np.sqrt(x.var(axis=0) + eps)
-        dx, dgamma, dbeta = batchnorm_backward(dout, x_hat, inv_std, gamma)
 
-        def loss(_, ref=ref, x=x, dout=dout):
-            return float(np.sum(ref.forward(x, training=True) * dout))
+        def forward(x, eps=eps):
+            inv_std = 1 / np.sqrt(x.var(axis=0, ddof=1) + eps)
+            return (x - x.mean(axis=0)) * inv_std, inv_std
 
-        assert rel_error(dx, numerical_gradient(loss, x)) < 1e-7
+        x_hat, inv_std = forward(x)
+        dx, dgamma, dbeta = batchnorm_backward_unbiased(dout, x_hat, inv_std, gamma)
+
+        def loss(_, x=x, dout=dout, gamma=gamma, beta=beta, forward=forward):
+            return float(np.sum((gamma * forward(x)[0] + beta) * dout))
+
+        assert rel_error(dx, numerical_gradient(loss, x)) < 1e-7, (N, D, eps)
         assert rel_error(dgamma, (dout * x_hat).sum(axis=0)) < 1e-12
         assert rel_error(dbeta, dout.sum(axis=0)) < 1e-12
 
@@ -65,3 +64,7 @@ def test_9_4():
         else:
             assert per_layer**L >= factor * (1 - 1e-9) and per_layer ** (L - 1) < factor
     assert layers_until(2**0.5, 10.0) is None
+    # Close to He's gain is not He's gain: a very deep network, not None.
+    L = layers_until(1.41421, 10.0)
+    assert L is not None and L > 100_000
+    assert (1.41421**2 / 2) ** L <= 0.1 * (1 + 1e-9) and (1.41421**2 / 2) ** (L - 1) > 0.1
