@@ -3,21 +3,36 @@
 
 
 def test_6_1():
-    cases = [(28, 28, 5, 5, 1, 2), (32, 17, 3, 4, 2, 1), (7, 9, 7, 1, 3, 0), (5, 5, 2, 2, 2, 0)]
-    for H, W, HH, WW, S, P in cases:
-        out = Conv2D(1, 1, (HH, WW), stride=S, padding=P).forward(np.zeros((1, 1, H, W)))
-        assert tuple(conv_output_shape(H, W, HH, WW, S, P)) == out.shape[2:]
+    for HH, S, P in [(5, 4, 0), (7, 2, 3), (1, 1, 0), (3, 5, 2), (6, 3, 4)]:
+        for H_out in range(1, 10):
+            brute = [
+                H
+                for H in range(1, 80)
+                if H + 2 * P >= HH and conv_output_size(H, HH, S, P) == H_out
+            ]
+            assert list(input_heights(H_out, HH, S, P)) == brute, (H_out, HH, S, P)
 
 
 def test_6_2():
     rng = np.random.default_rng(6201)
-    x = rng.standard_normal((1, 2, 9, 6))
-    out = avg_pool_forward(x, 3)
-    assert out.shape == (1, 2, 3, 2)
-    assert np.isclose(out[0, 1, 2, 1], x[0, 1, 6:9, 3:6].mean())
-    dout = rng.standard_normal(out.shape)
-    num = numerical_gradient(lambda v: np.sum(avg_pool_forward(v, 3) * dout), x)
-    assert rel_error(avg_pool_backward(dout, 3), num) < 1e-7
+    for k, S, shape in [
+        (3, 3, (1, 2, 9, 6)),
+        (4, 1, (2, 1, 7, 9)),
+        (3, 2, (1, 3, 10, 5)),
+        (2, 3, (1, 1, 8, 8)),
+    ]:
+        x = rng.standard_normal(shape)
+        out = avg_pool_forward(x, k, S)
+        assert out.shape == shape[:2] + (
+            conv_output_size(shape[2], k, S),
+            conv_output_size(shape[3], k, S),
+        )
+        assert np.isclose(out[0, -1, -1, 0], x[0, -1, (out.shape[2] - 1) * S :][:k, :k].mean())
+        dout = rng.standard_normal(out.shape)
+        num = numerical_gradient(
+            lambda v, k=k, S=S, d=dout: np.sum(avg_pool_forward(v, k, S) * d), x
+        )
+        assert rel_error(avg_pool_backward(dout, shape, k, S), num) < 1e-7, (k, S)
 
 
 def test_6_3():
@@ -36,9 +51,18 @@ def test_6_4():
     conv = Conv2D(3, 2, (2, 4), rng=2, dtype=np.float64)
     x = rng.standard_normal((3, 3, 7, 9))
     dout = rng.standard_normal(conv.forward(x).shape)
-    dx = conv_dx(dout, conv.params["W"])
+    dx = conv_dx_fixed(dout, conv.params["W"])
     assert np.shape(dx) == x.shape
     assert rel_error(dx, conv.backward(dout)) < 1e-10
+    A = rng.standard_normal((2, 3, 3, 4))
+    half_turn = A + A[:, :, ::-1, ::-1]
+    assert bug_is_invisible(half_turn)
+    assert not bug_is_invisible(A)
+    assert not bug_is_invisible(A + A[:, :, :, ::-1])  # symmetric left-right only
+    assert not bug_is_invisible(A + A[:, :, ::-1, :])  # symmetric up-down only
+    mixed = half_turn.copy()
+    mixed[1, 2] = A[1, 2]  # one kernel of the bank is not symmetric
+    assert not bug_is_invisible(mixed)
 
 
 def test_6_5():
