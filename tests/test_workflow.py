@@ -104,3 +104,27 @@ def test_the_schedule_runs_the_colab_check():
 def test_the_make_reader_sees_targets_and_calls():
     assert make_calls("make book && make -j2 pdf V=1\nbash .ci/run  # make test") == ["book", "pdf"]
     assert "linkcheck-internal" in makefile_targets()
+
+
+def test_the_installed_package_holds_every_module(tmp_path):
+    # Colab installs nnlib with pip from the repository: a subpackage missing from
+    # pyproject.toml's package list (nnlib._engine once was) breaks every chapter there.
+    # Built from a copy, so no build/ folder of an earlier build can fill the gap.
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "nnlib", src / "nnlib", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ["pyproject.toml", "README.md"]:
+        shutil.copy(ROOT / name, src / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(src)],
+        check=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("nnlib-*.whl")
+    shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".py")}
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "nnlib").rglob("*.py")}
+    assert modules <= shipped, f"the wheel lacks {sorted(modules - shipped)}: see pyproject.toml"
