@@ -4,10 +4,13 @@
 
 def test_2_1():
     rng = np.random.default_rng(2101)
-    a, b = rng.standard_normal((7, 2)), rng.standard_normal((7, 2))
-    g = mse_grad(a, b)
-    assert np.shape(g) == (7, 2)
-    assert rel_error(g, numerical_gradient(lambda v: np.mean((v - b) ** 2), a.copy())) < 1e-7
+    for shape in [(7, 2), (5, 4), (6,), (3, 1)]:
+        a, b = rng.standard_normal(shape), rng.standard_normal(shape)
+        g = mse_grad(a, b)
+        assert np.shape(g) == shape
+        assert (
+            rel_error(g, numerical_gradient(lambda v, b=b: np.mean((v - b) ** 2), a.copy())) < 1e-7
+        )
     assert np.allclose(mse_grad(b, b), 0)
 
 
@@ -24,12 +27,22 @@ def test_2_2():
 
 def test_2_3():
     rng = np.random.default_rng(2103)
-    Z, y = rng.standard_normal((13, 6)) * 4, rng.integers(0, 6, 13)
-    ce = SoftmaxCrossEntropy()
-    g = cross_entropy_grad(Z.copy(), y)
-    assert np.shape(g) == (13, 6)
-    assert rel_error(g, numerical_gradient(lambda v: ce.forward(v, y), Z.copy())) < 1e-7
-    assert np.allclose(g.sum(axis=1), 0)  # probabilities minus a one-hot sum to zero
+    Z = rng.standard_normal((13, 6)) * 4
+    Q = rng.integers(0, 4, (13, 6))
+    Q[:, 0] += 1  # at least one vote per image, and different numbers of votes
+    L, dZ = votes_cross_entropy(Z.copy(), Q)
+    assert np.isclose(L, -np.sum(Q * np.log(act.softmax(Z))) / 13)
+    assert np.shape(dZ) == (13, 6)
+    assert (
+        rel_error(dZ, numerical_gradient(lambda v: votes_cross_entropy(v, Q)[0], Z.copy())) < 1e-7
+    )
+    assert np.allclose(dZ.sum(axis=1), 0)
+    # one vote per image: the chapter's (softmax(Z) - onehot(y)) / N
+    y = rng.integers(0, 6, 13)
+    _, dZ1 = votes_cross_entropy(Z.copy(), np.eye(6, dtype=int)[y])
+    assert np.allclose(dZ1, (act.softmax(Z) - np.eye(6)[y]) / 13)
+    L_big, dZ_big = votes_cross_entropy(Z * 500, Q)
+    assert np.isfinite(L_big) and np.all(np.isfinite(dZ_big))
 
 
 def test_2_4():
