@@ -366,6 +366,13 @@ def kernel_env(runtime):
     env.update(KERNEL_ENV)
     env["PYTHONPATH"] = str(STAND_IN)
     env["MPLCONFIGDIR"] = str(runtime.home / "mplconfig")
+    # The repository's raw files on GitHub, served from the snapshot nnlib is installed from
+    # (colab/stand_in/sitecustomize.py): Chapter 9 reads benchmark results that way in Colab.
+    url = config_repository()["url"].rstrip("/")
+    env["NNFP_GITHUB_RAW"] = (
+        url.replace("https://github.com/", "https://raw.githubusercontent.com/") + "/"
+    )
+    env["NNFP_CHECKOUT"] = str(runtime.home / "src")
     return env
 
 

@@ -9,6 +9,7 @@ that would upgrade Colab's numpy. They skip where no Python 3.13 is found, excep
 """
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -227,3 +228,27 @@ def test_a_dependency_bound_above_colabs_numpy_fails(colab_runtime, tmp_path):
     # The real nnlib, with every extra, changes nothing there.
     source_dir = colab_check.snapshot(tmp_path / "src")
     assert colab_check.dry_run_changes(runtime, base, f"{source_dir}[widgets]") == ([], [])
+
+
+def test_the_check_serves_the_repositorys_raw_files_from_the_checkout(tmp_path):
+    # Chapter 9 reads benchmarks/results/ from GitHub in Colab; the check has no network.
+    import subprocess
+
+    raw = colab_check.config_repository()["url"].replace(
+        "https://github.com/", "https://raw.githubusercontent.com/"
+    )
+    code = (
+        "import json, urllib.error, urllib.request\n"
+        f"url = {raw + '/v9/benchmarks/results/bn_cnn_accuracy_fashion.json'!r}\n"
+        "print(json.loads(urllib.request.urlopen(url, timeout=5).read())['dataset'])\n"
+        "try:\n"
+        f"    urllib.request.urlopen({raw + '/main/no/such/file.json'!r}, timeout=5)\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    print(e.code)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "colab" / "stand_in"),
+               NNFP_GITHUB_RAW=raw + "/", NNFP_CHECKOUT=str(ROOT))  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    expected = json.loads((ROOT / "benchmarks/results/bn_cnn_accuracy_fashion.json").read_text())
+    assert out == [expected["dataset"], "404"]
