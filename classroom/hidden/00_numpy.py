@@ -35,14 +35,20 @@ def test_0_2():
 
 def test_0_3():
     rng = np.random.default_rng(1004)
-    params = {"0.W": rng.standard_normal((4, 3)), "0.b": rng.standard_normal(3)}
+
+    class Layer:  # holds its own arrays, as nnlib's layers do
+        def __init__(self, n_in, n_out):
+            self.params = {"W": rng.standard_normal((n_in, n_out)), "b": rng.standard_normal(n_out)}
+
+    layers = [Layer(4, 3), Layer(3, 2)]
+    params = {f"{i}.{k}": v for i, layer in enumerate(layers) for k, v in layer.params.items()}
     grads = {k: rng.standard_normal(v.shape) for k, v in params.items()}
-    held = dict(params)  # what the layers hold: the same arrays
     expected = {k: v - 0.03 * grads[k] for k, v in params.items()}
     assert sgd_step(params, grads, 0.03) is None
-    for k in params:
-        assert params[k] is held[k], "the arrays must be updated in place, not replaced"
-        assert np.allclose(held[k], expected[k])
+    for i, layer in enumerate(layers):
+        for k, held in layer.params.items():
+            assert np.allclose(held, expected[f"{i}.{k}"]), "the layers' own arrays must change"
+            assert params[f"{i}.{k}"] is held, "update the arrays in place, do not replace them"
 
 
 def test_0_4():
