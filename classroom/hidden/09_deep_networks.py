@@ -43,16 +43,19 @@ def test_9_2():
 
 
 def test_9_3():
-    for fan_in, alpha in [(50, 0.0), (300, 0.01), (128, 0.2), (10, 0.5), (64, 1.0)]:
-        assert np.isclose(leaky_he_std(fan_in, alpha), np.sqrt(2 / ((1 + alpha**2) * fan_in)))
-    # Measured: 30 leaky-ReLU layers of width 400 keep the variance of the pre-activations.
+    for alpha, depth, factor in [(0.0, 10, 2.0), (0.5, 5, 1000.0), (0.2, 30, 1e6), (1.0, 7, 50.0)]:
+        c = leaky_gain_for_fall(alpha, depth, factor)
+        per_layer = c**2 * (1 + alpha**2) / 2
+        assert np.isclose(per_layer**depth, 1 / factor, rtol=1e-9), (alpha, depth, factor)
+    # Measured: 20 leaky-ReLU layers of width 400 with that gain divide the variance by 1000.
     from nnlib.activations import leaky_relu
 
     rng = np.random.default_rng(9301)
+    c = leaky_gain_for_fall(0.3, 20, 1000.0)
     z = rng.standard_normal((1000, 400))
-    for _ in range(30):
-        z = leaky_relu(z, 0.3) @ (rng.standard_normal((400, 400)) * leaky_he_std(400, 0.3))
-    assert 0.5 < z.var() < 2.0
+    for _ in range(20):
+        z = leaky_relu(z, 0.3) @ (rng.standard_normal((400, 400)) * c / np.sqrt(400))
+    assert 300 < 1 / z.var() < 3000
 
 
 def test_9_4():
