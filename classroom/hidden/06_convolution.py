@@ -42,7 +42,7 @@ def test_6_3():
         conv = Conv2D(2, 5, (2, 4), stride=S, rng=1, dtype=np.float64)
         x = rng.standard_normal(shape)
         dout = rng.standard_normal(conv.forward(x).shape)
-        conv.backward(dout)
+        _ = conv.backward(dout)  # assigned: otter echoes bare values in a loop
         dW = conv_dW(x, dout, 2, 4, S)
         assert np.shape(dW) == (5, 2, 2, 4), S
         assert rel_error(dW, conv.grads["W"]) < 1e-10, S
