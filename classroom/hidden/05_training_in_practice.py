@@ -24,6 +24,10 @@ def test_5_2():
     std = np.where(std == 0, 1, std)
     assert np.allclose(As, (A - mean) / std) and np.allclose(Bs, (B - mean) / std)
     assert not np.allclose(Bs.mean(axis=0), 0)  # the test set keeps the training statistics
+    # One new example is not mapped to zero, and a shifted test set stays shifted.
+    one = standardise(A, A[2:3] - 4)[1]
+    assert np.allclose(one, (A[2:3] - 4 - mean) / std)
+    assert np.all(standardise(A, A + 5)[1][:, :4].mean(axis=0) > 0.5)
 
 
 def test_5_3():
@@ -69,3 +73,10 @@ def test_5_5():
     kinks = -b / w
     assert np.allclose(kinks, np.quantile(x, (np.arange(11) + 0.5) / 11))
     assert np.all(np.diff(kinks) > 0)  # in the order of the units
+    # The most crowded of the M + 1 intervals, the outer two included.
+    edges = np.array([0.0, 1.0, 2.5, 4.0])
+    assert most_crowded(edges, np.array([-2, -1, -0.5, -0.1, 0.5, 3.0])) == 4
+    assert most_crowded(edges[::-1], np.array([0.5, 1.5, 2.0, 4.5, 5, 6, 7.0])) == 4
+    assert most_crowded(edges, np.array([0.2, 0.4, 0.6, 1.5, 3.0, 3.5])) == 3
+    quantiles = np.quantile(x, (np.arange(11) + 0.5) / 11)
+    assert abs(most_crowded(quantiles, x) - 1000 / 11) < 1.5  # 1000 / 11 between neighbours

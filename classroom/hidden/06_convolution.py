@@ -37,13 +37,15 @@ def test_6_2():
 
 def test_6_3():
     rng = np.random.default_rng(6301)
-    conv = Conv2D(2, 5, (2, 4), rng=1, dtype=np.float64)
-    x = rng.standard_normal((3, 2, 6, 8))
-    dout = rng.standard_normal(conv.forward(x).shape)
-    conv.backward(dout)
-    dW = conv_dW(x, dout, 2, 4)
-    assert np.shape(dW) == (5, 2, 2, 4)
-    assert rel_error(dW, conv.grads["W"]) < 1e-10
+    # Stride 1, 2 and 3, with sizes where the last rows and columns meet no window.
+    for S, shape in [(1, (3, 2, 6, 8)), (2, (3, 2, 9, 8)), (3, (2, 2, 10, 12))]:
+        conv = Conv2D(2, 5, (2, 4), stride=S, rng=1, dtype=np.float64)
+        x = rng.standard_normal(shape)
+        dout = rng.standard_normal(conv.forward(x).shape)
+        _ = conv.backward(dout)  # assigned: otter echoes bare values in a loop
+        dW = conv_dW(x, dout, 2, 4, S)
+        assert np.shape(dW) == (5, 2, 2, 4), S
+        assert rel_error(dW, conv.grads["W"]) < 1e-10, S
 
 
 def test_6_4():
