@@ -1,6 +1,6 @@
 """Numerical gradients: how the book checks every derivative it derives.
 
-Introduced in Chapter 2 (``numerical_gradient``, ``rel_error``) and Chapter 4
+Introduced in Chapter 1 (``numerical_gradient``, ``rel_error``) and Chapter 4
 (``check_layer``).
 """
 
@@ -20,7 +20,7 @@ def numerical_gradient(f, x, eps=1e-6):
     Returns:
         array of the shape of ``x``: the gradient of f at x. The error is O(eps^2).
 
-    Introduced in Chapter 2.
+    Introduced in Chapter 1.
     """
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
@@ -46,7 +46,7 @@ def rel_error(a, b):
     """max |a - b| / max(max |a| + max |b|, 1e-12): the worst error, relative to the scale.
 
     a, b: arrays of the same shape -> a float. Around 1e-7 or below at float64 means the
-    two agree; 1e-2 means a bug. Introduced in Chapter 2.
+    two agree; 1e-2 means a bug. Introduced in Chapter 1.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:

@@ -158,7 +158,7 @@ class SGD(Optimizer):
         p <- p - lr * (g + momentum * v)   (Nesterov)   or   p <- p - lr * v
 
     With momentum = 0 and no weight decay this is plain SGD, ``p <- p - lr * g``
-    (Chapter 2). The classic form v <- mu v - lr g, p <- p + v agrees with this one while
+    (Chapter 2). The classic form u <- mu u - lr g, p <- p + u agrees with this one while
     lr is constant, and differs when lr changes (Chapter 7 shows why).
     """
 
