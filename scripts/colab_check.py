@@ -224,6 +224,12 @@ def config_repository():
     return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
 
 
+def github_raw_prefix():
+    """Where GitHub serves the repository's files: this prefix, then a ref, then a path."""
+    url = config_repository()["url"].rstrip("/")
+    return url.replace("https://github.com/", "https://raw.githubusercontent.com/") + "/"
+
+
 def check_setup_cell(source, url, ref):
     """Problems with a setup cell against _config.yml's repository url and nnlib_ref."""
     problems = []
@@ -368,10 +374,7 @@ def kernel_env(runtime):
     env["MPLCONFIGDIR"] = str(runtime.home / "mplconfig")
     # The repository's raw files on GitHub, served from the snapshot nnlib is installed from
     # (colab/stand_in/sitecustomize.py): Chapter 9 reads benchmark results that way in Colab.
-    url = config_repository()["url"].rstrip("/")
-    env["NNFP_GITHUB_RAW"] = (
-        url.replace("https://github.com/", "https://raw.githubusercontent.com/") + "/"
-    )
+    env["NNFP_GITHUB_RAW"] = github_raw_prefix()
     env["NNFP_CHECKOUT"] = str(runtime.home / "src")
     return env
 

@@ -234,20 +234,18 @@ def test_the_check_serves_the_repositorys_raw_files_from_the_checkout(tmp_path):
     # Chapter 9 reads benchmarks/results/ from GitHub in Colab; the check has no network.
     import subprocess
 
-    raw = colab_check.config_repository()["url"].replace(
-        "https://github.com/", "https://raw.githubusercontent.com/"
-    )
+    raw = colab_check.github_raw_prefix()
     code = (
         "import json, urllib.error, urllib.request\n"
-        f"url = {raw + '/v9/benchmarks/results/bn_cnn_accuracy_fashion.json'!r}\n"
+        f"url = {raw + 'v9/benchmarks/results/bn_cnn_accuracy_fashion.json'!r}\n"
         "print(json.loads(urllib.request.urlopen(url, timeout=5).read())['dataset'])\n"
         "try:\n"
-        f"    urllib.request.urlopen({raw + '/main/no/such/file.json'!r}, timeout=5)\n"
+        f"    urllib.request.urlopen({raw + 'main/no/such/file.json'!r}, timeout=5)\n"
         "except urllib.error.HTTPError as e:\n"
         "    print(e.code)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT / "colab" / "stand_in"),
-               NNFP_GITHUB_RAW=raw + "/", NNFP_CHECKOUT=str(ROOT))  # fmt: skip
+               NNFP_GITHUB_RAW=raw, NNFP_CHECKOUT=str(ROOT))  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     expected = json.loads((ROOT / "benchmarks/results/bn_cnn_accuracy_fashion.json").read_text())
