@@ -36,12 +36,26 @@ def grade(autograder_dir, notebook, out_dir):
     return {t["name"]: (t["score"], t["max_score"]) for t in results["tests"] if "max_score" in t}
 
 
+def needed_chapters(session):
+    """The chapters that the selected tests of this module use (all, unless `-k` narrows them).
+
+    Grading every chapter takes minutes, so `pytest -k 02_gradient` grades only Chapter 2."""
+    names = [item.name for item in session.items if item.module.__name__ == __name__]
+    if any("[" not in name and "wrong_gradient" not in name for name in names):
+        return CHAPTERS  # a test that looks at every chapter's assignment
+    wanted = {c for c in CHAPTERS if any(name.endswith(f"[{c}]") for name in names)}
+    if any("wrong_gradient" in name for name in names):
+        wanted.add("02_gradient_descent")
+    return [c for c in CHAPTERS if c in wanted]
+
+
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory):
-    """Build every assignment, then grade its solution and student notebooks (2 at a time)."""
+def graded(request, tmp_path_factory):
+    """Build the assignments the selected tests need, then grade their solution and student
+    notebooks (2 at a time)."""
     out = tmp_path_factory.mktemp("grades")
     jobs = {}
-    for chapter in CHAPTERS:
+    for chapter in needed_chapters(request.session):
         folder = make_assignments.build(chapter)
         for kind, nb in [("solution", folder / "autograder"), ("student", folder / "student")]:
             jobs[chapter, kind] = (
