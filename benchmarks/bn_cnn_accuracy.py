@@ -1,8 +1,8 @@
 """How accurate is the book's best CNN (Chapter 9) on full Fashion-MNIST?
 
 The target (from the issue that added Part III): at least 93.0 % test accuracy, in at most
-20 minutes of training on a 2-core machine like the one that builds the book. Chapter 6's LeNet-style
-CNN reaches 92.0 % (``cnn_accuracy.py``).
+20 minutes of training on a 2-core machine like the one that builds the book. Chapter 6's
+LeNet-style CNN reaches 92.0 % (``cnn_accuracy.py``).
 
 The network uses what Chapters 8 and 9 add: batch normalisation after every convolution
 and after the hidden dense layer, dropout, and Adam with a one-epoch linear warm-up and a
