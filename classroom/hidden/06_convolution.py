@@ -37,15 +37,27 @@ def test_6_2():
 
 def test_6_3():
     rng = np.random.default_rng(6301)
-    # Stride 1, 2 and 3, with sizes where the last rows and columns meet no window.
-    for S, shape in [(1, (3, 2, 6, 8)), (2, (3, 2, 9, 8)), (3, (2, 2, 10, 12))]:
-        conv = Conv2D(2, 5, (2, 4), stride=S, rng=1, dtype=np.float64)
+
+    def spread(W, G):  # the dilated kernel as an ordinary one: G - 1 zeros between taps
+        F, C, HH, WW = W.shape
+        K = np.zeros((F, C, G * (HH - 1) + 1, G * (WW - 1) + 1))
+        K[:, :, ::G, ::G] = W
+        return K
+
+    for G, shape, k in [
+        (1, (3, 2, 6, 8), (2, 4)),
+        (2, (3, 2, 9, 10), (2, 4)),
+        (3, (2, 2, 11, 12), (3, 2)),
+    ]:
+        W = rng.standard_normal((5, shape[1], *k))
+        conv = Conv2D(shape[1], 5, spread(W, G).shape[2:], rng=1, dtype=np.float64)
+        conv.params["W"][...] = spread(W, G)
         x = rng.standard_normal(shape)
         dout = rng.standard_normal(conv.forward(x).shape)
         _ = conv.backward(dout)  # assigned: otter echoes bare values in a loop
-        dW = conv_dW(x, dout, 2, 4, S)
-        assert np.shape(dW) == (5, 2, 2, 4), S
-        assert rel_error(dW, conv.grads["W"]) < 1e-10, S
+        dW = conv_dW_dilated(x, dout, *k, G)
+        assert np.shape(dW) == (5, shape[1], *k), G
+        assert rel_error(dW, conv.grads["W"][:, :, ::G, ::G]) < 1e-10, G
 
 
 def test_6_4():
@@ -78,11 +90,25 @@ def test_6_5():
 
 def test_6_6():
     rng = np.random.default_rng(6601)
-    cases = [(2, (2, 2, 11, 6), (3, 2)), (4, (1, 3, 9, 13), (2, 5)), (1, (2, 1, 5, 5), (3, 3))]
-    for S, shape, k in cases:
-        conv = Conv2D(shape[1], 3, k, stride=S, rng=3, dtype=np.float64)
+
+    def spread(W, G):  # the dilated kernel as an ordinary one: G - 1 zeros between taps
+        F, C, HH, WW = W.shape
+        K = np.zeros((F, C, G * (HH - 1) + 1, G * (WW - 1) + 1))
+        K[:, :, ::G, ::G] = W
+        return K
+
+    cases = [
+        (2, (2, 2, 11, 6), (3, 2)),
+        (4, (1, 3, 9, 13), (2, 3)),
+        (1, (2, 1, 5, 5), (3, 3)),
+        (2, (1, 1, 3, 3), (2, 2)),
+    ]
+    for G, shape, k in cases:
+        W = rng.standard_normal((3, shape[1], *k))
+        conv = Conv2D(shape[1], 3, spread(W, G).shape[2:], rng=3, dtype=np.float64)
+        conv.params["W"][...] = spread(W, G)
         x = rng.standard_normal(shape)
         dout = rng.standard_normal(conv.forward(x).shape)
-        dx = conv_dx_strided(dout, conv.params["W"], x.shape, S)
+        dx = conv_dx_dilated(dout, W, x.shape, G)
         assert np.shape(dx) == shape
-        assert rel_error(dx, conv.backward(dout)) < 1e-10, S
+        assert rel_error(dx, conv.backward(dout)) < 1e-10, G
