@@ -91,7 +91,7 @@ WRONG_ANSWERS = {
 @pytest.mark.parametrize("answer", WRONG_ANSWERS)
 def test_a_wrong_gradient_sign_fails_the_hidden_test(graded, tmp_path, answer):
     """Answer Exercise 2.1 with the sign of the MAE gradient flipped (everywhere, or off the
-    public inputs only): the question scores 0, and the hidden test is among the failures."""
+    public inputs only): the question loses marks, and the hidden test is among the failures."""
     chapter = "02_gradient_descent"
     folder = make_assignments.OUT / chapter
     nb = nbformat.read(folder / "student" / f"{chapter}.ipynb", as_version=4)
@@ -106,7 +106,10 @@ def test_a_wrong_gradient_sign_fails_the_hidden_test(graded, tmp_path, answer):
     wrong = tmp_path / f"{chapter}.ipynb"
     nbformat.write(nb, wrong)
     scores = grade(folder / "autograder", wrong, tmp_path / "out")
-    assert scores["ex2_1"][0] == 0, scores
+    score, max_score = scores["ex2_1"]
+    # otter splits a question's point between its test cases, so the special-cased answer
+    # keeps the public check's share; the sign flipped everywhere scores nothing
+    assert score < max_score and (answer != "sign" or score == 0), scores
     # Which of the question's test cases failed: the autograder's test file says which are
     # hidden, and otter's summary gives one result per case, in the same order.
     spec = {}
