@@ -92,21 +92,47 @@ def test_student_notebook_has_no_solutions_and_no_hidden_tests(graded):
             assert "'hidden': True" not in test.read_text(), test
 
 
-def test_a_wrong_gradient_sign_fails_the_hidden_test(graded, tmp_path):
-    """Answer Exercise 2.1 with the sign of the MSE gradient flipped."""
+WRONG_ANSWERS = {
+    # the sign flipped: the public check fails too
+    "sign": "    return -np.sign(y_hat - y) / y_hat.size",
+    # right on the public check's (4, 3) inputs only: the hidden test alone must catch it
+    "special-cased": "    if np.shape(y_hat) == (4, 3):\n"
+    "        return np.sign(y_hat - y) / y_hat.size\n"
+    "    return -np.sign(y_hat - y) / y_hat.size",
+}
+
+
+@pytest.mark.parametrize("answer", WRONG_ANSWERS)
+def test_a_wrong_gradient_sign_fails_the_hidden_test(graded, tmp_path, answer):
+    """Answer Exercise 2.1 with the sign of the MAE gradient flipped (everywhere, or off the
+    public inputs only): the question loses marks, and the hidden test is among the failures."""
     chapter = "02_gradient_descent"
     folder = make_assignments.OUT / chapter
     nb = nbformat.read(folder / "student" / f"{chapter}.ipynb", as_version=4)
-    (cell,) = [c for c in nb.cells if c.cell_type == "code" and "def mse_grad" in c.source]
-    cell.source = re.sub(
-        r"\n\s*\.\.\.\s*$", "\n    return -2 * (y_hat - y) / y_hat.size", cell.source
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and "def mae_grad" in c.source]
+    # the body of mae_grad, which the student notebook leaves as `...` under the docstring
+    cell.source, n = re.subn(
+        r"(def mae_grad\(y_hat, y\):\n    \"\"\"[^\n]*\"\"\"\n)[ \t]*\.\.\.",
+        lambda m: m[1] + WRONG_ANSWERS[answer],
+        cell.source,
     )
-    assert "return -2" in cell.source
+    assert n == 1, cell.source
     wrong = tmp_path / f"{chapter}.ipynb"
     nbformat.write(nb, wrong)
     scores = grade(folder / "autograder", wrong, tmp_path / "out")
-    assert scores["ex2_1"][0] == 0, scores
-    # The hidden test alone also catches it: it is a real check, not a copy of the public one.
+    score, max_score = scores["ex2_1"]
+    # otter splits a question's point between its test cases, so the special-cased answer
+    # keeps the public check's share; the sign flipped everywhere scores nothing
+    assert score < max_score and (answer != "sign" or score == 0), scores
+    # Which of the question's test cases failed: the autograder's test file says which are
+    # hidden, and otter's summary gives one result per case, in the same order.
+    spec = {}
+    exec((folder / "autograder" / "tests" / "ex2_1.py").read_text(), spec)
+    hidden = [case["hidden"] for case in spec["test"]["suites"][0]["cases"]]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     (ex21,) = [t for t in results["tests"] if t["name"] == "ex2_1"]
-    assert "Test case failed" in ex21["output"]
+    passed = [mark == "✅" for mark in re.findall(r"result:\s*(✅|❌) Test case", ex21["output"])]
+    assert len(passed) == len(hidden) and True in hidden, ex21["output"]
+    assert not all(p for p, h in zip(passed, hidden) if h), "the hidden test must fail"
+    if answer == "special-cased":  # the public check passes: the hidden test alone catches it
+        assert all(p for p, h in zip(passed, hidden) if not h), ex21["output"]

@@ -6,12 +6,20 @@ def test_2_1():
     rng = np.random.default_rng(2101)
     for shape in [(7, 2), (5, 4), (6,), (3, 1)]:
         a, b = rng.standard_normal(shape), rng.standard_normal(shape)
-        g = mse_grad(a, b)
+        g = mae_grad(a, b)
         assert np.shape(g) == shape
         assert (
-            rel_error(g, numerical_gradient(lambda v, b=b: np.mean((v - b) ** 2), a.copy())) < 1e-7
+            rel_error(g, numerical_gradient(lambda v, b=b: np.mean(np.abs(v - b)), a.copy())) < 1e-7
         )
-    assert np.allclose(mse_grad(b, b), 0)
+    assert np.allclose(mae_grad(b, b), 0)
+    # only the sign of a residual matters: an outlier pulls like any other target
+    assert np.allclose(mae_grad(b + 1000 * (a - b), b), mae_grad(a, b))
+    # gradient descent on one constant prediction ends within a step of the median
+    y = np.array([0.5, 7.0, 2.0, 300.0, 1.0, -4.0, 3.0])
+    theta = 0.0
+    for _ in range(2000):
+        theta -= 0.05 * np.sum(mae_grad(np.full(7, theta), y))
+    assert abs(theta - 2.0) < 0.05 / 7 + 1e-9
 
 
 def test_2_2():
