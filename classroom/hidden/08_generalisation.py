@@ -15,8 +15,13 @@ def test_8_1():
         return params["w"][0] / previous
 
     # Settings the public check does not use, all with real roots: lr wd <= (1 - sqrt(mu))^2.
-    for lr, wd, mu, steps in [(0.01, 1e-3, 0.99, 6000), (0.2, 0.01, 0.8, 2000),
-                              (0.3, 0.2, 0.0, 200), (0.05, 0.02, 0.6, 2000), (1.0, 0.05, 0.5, 500)]:
+    for lr, wd, mu, steps in [
+        (0.01, 1e-3, 0.99, 6000),
+        (0.2, 0.01, 0.8, 2000),
+        (0.3, 0.2, 0.0, 200),
+        (0.05, 0.02, 0.6, 2000),
+        (1.0, 0.05, 0.5, 500),
+    ]:
         r, m = decay_factor(lr, wd, mu), measured(lr, wd, mu, steps)
         assert abs(r - m) < 1e-6 * (1 - m), (lr, wd, mu, r, m)
         # the larger root of r^2 - (1 + mu - lr wd) r + mu = 0, not an approximation of it
