@@ -7,30 +7,55 @@ on settings the public checks do not use.
 
 
 def test_8_1():
-    for lr, wd in [(0.01, 0.5), (0.3, 0.01), (0.05, 1e-3), (0.9, 1.0), (0.2, 2.5)]:
-        params, opt = {"w": np.array([3.0])}, SGD(lr, weight_decay=wd)
-        steps = 0
-        while params["w"][0] > 1.5:
+    def measured(lr, wd, mu, steps):
+        params, opt = {"w": np.array([2.0])}, SGD(lr, momentum=mu, weight_decay=wd)
+        for _ in range(steps):
+            previous = params["w"][0]
             opt.step(params, {"w": np.zeros(1)})
-            steps += 1
-        answer = steps_to_halve(lr, wd)
-        assert isinstance(answer, (int, np.integer)) and answer == steps, (lr, wd, steps)
+        return params["w"][0] / previous
+
+    # Settings the public check does not use, all with real roots: lr wd <= (1 - sqrt(mu))^2.
+    for lr, wd, mu, steps in [
+        (0.01, 1e-3, 0.99, 6000),
+        (0.2, 0.01, 0.8, 2000),
+        (0.3, 0.2, 0.0, 200),
+        (0.05, 0.02, 0.6, 2000),
+        (1.0, 0.05, 0.5, 500),
+    ]:
+        r, m = decay_factor(lr, wd, mu), measured(lr, wd, mu, steps)
+        assert abs(r - m) < 1e-6 * (1 - m), (lr, wd, mu, r, m)
+        # the larger root of r^2 - (1 + mu - lr wd) r + mu = 0, not an approximation of it
+        assert abs(r**2 - (1 + mu - lr * wd) * r + mu) < 1e-12 and r > mu**0.5, (lr, wd, mu)
 
 
 def test_8_2():
     from nnlib.train import EarlyStopping, History
 
-    # The callback replayed on the losses of the chapter's first run (h_plain), which a run
-    # with the callback repeats up to its stop.
-    for patience in (2, 10):
+    def replay(losses, patience):
+        """The callback itself, replayed on a list of validation losses."""
         stop, history = EarlyStopping(Sequential([Dense(1, 1)]), patience=patience), History()
         stop.on_train_begin(history)
-        for epoch, loss in enumerate(h_plain.val_loss):
+        for epoch, loss in enumerate(losses):
             history.val_loss.append(loss)
             stop.on_epoch_end(epoch, history)
             if stop.stop_training:
                 break
-        assert tuple(stop_predictions[patience]) == (stop.best_epoch, stop.stopped_epoch), patience
+        return stop.best_epoch, stop.stopped_epoch
+
+    # The losses of the chapter's first run (h_plain), which a run with the callback
+    # repeats up to its stop, for every patience from 1 to 15.
+    for patience in range(1, 16):
+        expected = replay(h_plain.val_loss, patience)
+        assert tuple(predict_stop(list(h_plain.val_loss), patience)) == expected, patience
+    # Runs the student has not seen: noisy curves with later minima, and ties.
+    rng = np.random.default_rng(8201)
+    for trial in range(40):
+        losses = np.round(1 + np.cumsum(rng.normal(-0.02, 0.1, size=30)), 1)  # ties on purpose
+        for patience in (1, 2, 4, 7):
+            answer = predict_stop(list(losses), patience)
+            assert tuple(answer) == replay(list(losses), patience), (trial, patience)
+    assert tuple(predict_stop([5.0, 4.0, 3.0, 2.0], 1)) == (3, None)
+    assert tuple(predict_stop([1.0, 1.0, 1.0, 1.0, 0.5], 3)) == (0, 3)  # ties count as waiting
 
 
 def test_8_3():
@@ -43,19 +68,23 @@ def test_8_3():
     np.pad = no_pad  # the exercise asks for slices only
     try:
         outs = {}
-        for H, W in [(5, 7), (28, 28), (1, 4)]:
+        for H, W in [(5, 7), (28, 28), (1, 4), (6, 2)]:
             image = rng.random((H, W)) + 1
-            for dy in range(-H - 1, H + 2):
-                for dx in (-W - 1, -2, -1, 0, 1, 3, W):
+            before = image.copy()
+            # every shift from beyond the top (left) edge to beyond the bottom (right) one,
+            # and shifts many times the size of the image, in both directions
+            shifts_y = [*range(-H - 2, H + 3), -3 * H - 5, 2 * H + 7, 100, -100]
+            shifts_x = [*range(-W - 2, W + 3), -4 * W, 3 * W + 1, 99, -101]
+            for dy in shifts_y:
+                for dx in shifts_x:
                     outs[H, W, dy, dx] = image, shift_image(image, dy, dx)
+            assert np.array_equal(image, before), "shift_image changed its input"
     finally:
         np.pad = real_pad
     for (H, W, dy, dx), (image, out) in outs.items():
-        expected = np.zeros_like(image)
-        for i in range(H):
-            for j in range(W):
-                if 0 <= i - dy < H and 0 <= j - dx < W:
-                    expected[i, j] = image[i - dy, j - dx]
+        i, j = np.arange(H)[:, None] - dy, np.arange(W)[None, :] - dx  # out[., .] = image[i, j]
+        inside = (0 <= i) & (i < H) & (0 <= j) & (j < W)
+        expected = np.where(inside, image[i.clip(0, H - 1), j.clip(0, W - 1)], 0.0)
         assert out.shape == image.shape and np.array_equal(out, expected), (H, W, dy, dx)
 
 
