@@ -1,6 +1,6 @@
 """The "static" network of Chapter 3: backpropagation written out by hand.
 
-A fixed 784-H1-H2-10 ReLU network whose forward and backward passes are spelled out line
+A fixed 784-M1-M2-10 ReLU network whose forward and backward passes are spelled out line
 by line, with no loop over layers. It is the reader's first network, and it stays in the
 library so that the general ``Sequential`` of Chapter 4 can be checked against it.
 
@@ -15,11 +15,11 @@ __all__ = ["StaticMLP"]
 
 
 class StaticMLP:
-    """784-H1-H2-10 with ReLU hidden layers; the loss is softmax cross-entropy.
+    """784-M1-M2-10 with ReLU hidden layers; the loss is softmax cross-entropy.
 
-    Parameters (dict ``params``): W1 (784, H1), b1 (H1,), W2 (H1, H2), b2 (H2,),
-    W3 (H2, 10), b3 (10,). He-initialised, float64 by default (this network is for
-    checking, not speed). Introduced in Chapter 3.
+    Parameters (dict ``params``): W1 (784, M1), b1 (M1,), W2 (M1, M2), b2 (M2,),
+    W3 (M2, 10), b3 (10,), with M1 = n_hidden1 and M2 = n_hidden2. He-initialised, float64
+    by default (this network is for checking, not speed). Introduced in Chapter 3.
     """
 
     def __init__(
