@@ -23,13 +23,13 @@ def test_2_1():
 
 
 def test_2_2():
-    for a1, a2 in [(1.0, 10.0), (0.3, 0.5), (2.0, 200.0)]:
-        eta, rho = best_lr(a1, a2)
-        assert np.isclose(eta, 2 / (a1 + a2)) and np.isclose(rho, (a2 - a1) / (a2 + a1))
+    for lam1, lam2 in [(1.0, 10.0), (0.3, 0.5), (2.0, 200.0)]:
+        eta, rho = best_lr(lam1, lam2)
+        assert np.isclose(eta, 2 / (lam1 + lam2)) and np.isclose(rho, (lam2 - lam1) / (lam2 + lam1))
         # gradient descent at eta shrinks both coordinates by exactly rho per step
         theta = np.array([1.0, 1.0])
         for _ in range(30):
-            theta = theta - eta * np.array([a1, a2]) * theta
+            theta = theta - eta * np.array([lam1, lam2]) * theta
         assert np.allclose(np.abs(theta), rho**30)
 
 
