@@ -489,7 +489,11 @@ def test_tiled_pooling_backward_equals_the_readable_one():
     x = np.maximum(rng.standard_normal((3, 2, 8, 6)), 0)  # many tied zeros
     pool = MaxPool2D(2)
     out = pool.forward(x)
-    dout = rng.standard_normal(out.shape)
+    dout = rng.standard_normal(out.shape)  # negative entries: dout * 0 would be -0.0
+    dout[0, 0, 0, 0] = -0.0
+    fast, readable = econv.maxpool_backward_tiles(dout, x, out, 2), pool.backward(dout)
+    np.testing.assert_array_equal(fast.view(np.uint64), readable.view(np.uint64))  # bit for bit
+    dout[1, 1, 1, 1], dout[2, 0, 3, 2] = np.inf, np.nan  # zero, not NaN, beside the maxima
     np.testing.assert_array_equal(
         econv.maxpool_backward_tiles(dout, x, out, 2), pool.backward(dout)
     )

@@ -287,6 +287,11 @@ def maxpool_backward_tiles(dout, x, out, k):
     The mask follows ``nnlib.conv.MaxPool2D._argmax``'s rule (PyTorch's): of tied maxima
     only the first in row-major order; in a window holding NaN (its maximum is NaN, equal
     to nothing), its last NaN.
+
+    dx is dout times the 0/1 mask, plus 0.0: the readable layer's numbers bit for bit
+    (dout * 0 may be -0.0, and -0.0 + 0.0 is 0.0), and 6-8x faster than a masked copy
+    (``np.copyto(..., where=mask)``) for LeNet's first layer. A product would turn an
+    infinite or NaN dout into NaN outside the maxima, so such a dout takes the masked copy.
     """
     N, C, H, W = x.shape
     windows = (N, C, H // k, k, W // k, k)
@@ -298,8 +303,14 @@ def maxpool_backward_tiles(dout, x, out, k):
         is_nan = np.isnan(xw)
         _keep_first([is_nan[:, :, :, p, :, q] for p in range(k) for q in range(k)][::-1])
         is_max |= is_nan  # NaN windows have no other mark
-    dx = np.zeros_like(x, dtype=dout.dtype)  # stored like x
-    np.copyto(dx.reshape(windows), dout.reshape(N, C, H // k, 1, W // k, 1), where=is_max)
+    dout_w = dout.reshape(N, C, H // k, 1, W // k, 1)
+    dx = np.empty_like(x, dtype=dout.dtype)  # stored like x
+    if np.isfinite(dout).all():
+        np.multiply(dout_w, is_max, out=dx.reshape(windows))
+        dx += 0.0
+    else:
+        dx[...] = 0
+        np.copyto(dx.reshape(windows), dout_w, where=is_max)
     return dx
 
 
