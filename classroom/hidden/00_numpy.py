@@ -54,9 +54,18 @@ def test_0_4():
         try:
             mse(a[:, None], bad)
         except ValueError as error:
-            assert "9" in str(error), "the error should name the shapes"
+            for shape in ((9, 1), bad.shape):
+                assert str(shape) in str(error), "the error should name both shapes as given"
         else:
             raise AssertionError("different numbers of values must raise a ValueError")
+    # one value against several broadcasts silently unless the sizes are compared
+    for x, y in ((a[:1, None], b), (a, b[:1]), (a[:1], b[:, None])):
+        try:
+            mse(x, y)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("1 value against 9 must raise, not broadcast")
 
 
 def test_0_5():
