@@ -46,7 +46,8 @@ def rel_error(a, b):
     """max |a - b| / max(max |a| + max |b|, 1e-12): the worst error, relative to the scale.
 
     a, b: arrays of the same shape -> a float. Around 1e-7 or below at float64 means the
-    two agree; 1e-2 means a bug. Introduced in Chapter 1.
+    two agree; a wrong formula usually gives an error orders of magnitude larger (Chapter
+    1 measures one that is wrong by a little). Introduced in Chapter 1.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
