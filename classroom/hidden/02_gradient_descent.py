@@ -23,7 +23,10 @@ def test_2_1():
 
 
 def test_2_2():
-    for lam1, lam2 in [(1.0, 10.0), (0.3, 0.5), (2.0, 200.0)]:
+    rng = np.random.default_rng(2102)
+    lam = rng.uniform(0.1, 5.0)
+    pairs = [(1.0, 10.0), (0.3, 0.5), (2.0, 200.0), (lam, lam * rng.uniform(1.5, 50.0))]
+    for lam1, lam2 in pairs:
         eta, rho = best_lr(lam1, lam2)
         assert np.isclose(eta, 2 / (lam1 + lam2)) and np.isclose(rho, (lam2 - lam1) / (lam2 + lam1))
         # gradient descent at eta shrinks both coordinates by exactly rho per step
