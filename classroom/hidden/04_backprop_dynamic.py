@@ -14,6 +14,11 @@ def test_4_1():
     x, d = rng.standard_normal((3, 8)), rng.standard_normal((3, 8))
     layer.forward(x)
     dx = layer.backward(d)
+    first = {k: g.copy() for k, g in layer.grads.items()}
+    layer.backward(d)  # a second backward must give the same gradients, not add them again
+    assert all(np.allclose(layer.grads[k], first[k]) for k in first), (
+        "write the gradients into the arrays, do not add to them"
+    )
     assert np.allclose(layer.grads["gamma"], (d * x).sum(axis=0))
     assert np.allclose(layer.grads["beta"], d.sum(axis=0))
     assert np.allclose(dx, d * layer.params["gamma"])
