@@ -27,7 +27,10 @@ def test_6_2():
             conv_output_size(shape[2], k, S),
             conv_output_size(shape[3], k, S),
         )
-        assert np.isclose(out[0, -1, -1, 0], x[0, -1, (out.shape[2] - 1) * S :][:k, :k].mean())
+        ref = np.zeros(out.shape)
+        for n, c, i, j in np.ndindex(ref.shape):  # every window, from the definition
+            ref[n, c, i, j] = x[n, c, i * S : i * S + k, j * S : j * S + k].mean()
+        assert np.allclose(out, ref), (k, S)
         dout = rng.standard_normal(out.shape)
         num = numerical_gradient(
             lambda v, k=k, S=S, d=dout: np.sum(avg_pool_forward(v, k, S) * d), x
@@ -74,6 +77,10 @@ def test_6_4():
     assert not bug_is_invisible(A)
     assert not bug_is_invisible(A + A[:, :, :, ::-1])  # symmetric left-right only
     assert not bug_is_invisible(A + A[:, :, ::-1, :])  # symmetric up-down only
+    edge = np.tile(np.array([[1.0, 1, 1], [0, 0, 0], [-1, -1, -1]]), (2, 3, 1, 1))
+    assert not bug_is_invisible(edge)  # unchanged by a left-right mirror, not by a half turn
+    turn = np.tile(np.array([[1.0, 2, 0], [0, 5, 0], [0, 2, 1]]), (2, 3, 1, 1))
+    assert bug_is_invisible(turn)  # unchanged by a half turn, by neither mirror
     mixed = half_turn.copy()
     mixed[1, 2] = A[1, 2]  # one kernel of the bank is not symmetric
     assert not bug_is_invisible(mixed)
