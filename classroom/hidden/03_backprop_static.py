@@ -62,3 +62,4 @@ def test_3_4():
     X, y = rng.uniform(0, 1, (25, 784)), rng.integers(0, 10, 25)
     assert zero_init_changes(X, y, steps=1, lr=0.1) == {"b3"}
     assert zero_init_changes(X, y, steps=6, lr=1.0) == {"b3"}
+    assert zero_init_changes(X, y, steps=0, lr=0.1) == set(), "with no step nothing changes"
