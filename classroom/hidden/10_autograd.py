@@ -1,7 +1,7 @@
 """Hidden tests for Chapter 10's exercises (run inside the student's notebook by otter).
 
-They use shapes, axes and compositions the public checks do not: a VJP hard-coded for the
-last axis, a gradient fixed only for square inputs, or a layer norm over the wrong axis
+They use shapes, axes and compositions the public checks do not: a VJP written for 2-D
+inputs only, a gradient fixed only for square inputs, or a layer norm over the wrong axis
 passes the public check and fails here.
 """
 # ruff: noqa: F821  (the names come from the notebook)
@@ -28,7 +28,7 @@ def test_10_1():
 def test_10_2():
     # The name asked for: the buggy function's other three gradients are right.
     assert wrong_gradient in {"dx", "dW1", "db1", "dW2"}, "answer one of the four names"
-    assert wrong_gradient == "dx", f"{wrong_gradient} of residual_backward_buggy is right"
+    assert wrong_gradient == "dW1", f"{wrong_gradient} of residual_backward_buggy is right"
     rng = np.random.default_rng(10201)
     x, W1, b1, W2 = (rng.standard_normal(s) for s in [(6, 2), (2, 7), (7,), (7, 2)])
     b1[::2] += 2.0  # some units on, some off
