@@ -11,8 +11,9 @@ same float32 data:
 
 They alternate epoch by epoch, so all three see the same machine load; the report is each
 one's median epoch time and the ratios to PyTorch's. Also measured: the MLPs' achieved
-GFLOP/s (6 * N * sum of D*M per epoch) against a large float32 GEMM's GFLOP/s, and one
-optimizer step over the 784-512-256-10 MLP's parameters, readable rule against engine.
+GFLOP/s (6 * N * sum of D*M per epoch) against a large float32 GEMM's GFLOP/s, one
+optimizer step over the 784-512-256-10 MLP's parameters, readable rule against engine, and
+max pooling's backward pass over LeNet's first pooling layer, readable against engine.
 
 Usage:
     python benchmarks/speed.py [--epochs 5] [--batch-size 128] [--out benchmarks/results/speed.json]
@@ -200,6 +201,33 @@ def optimizer_steps(sizes=(784, 512, 256, 10), steps=60, skip=10):
     return rows
 
 
+def pool_backward(X, steps=40, skip=5, batch_size=128):
+    """Median milliseconds of ``MaxPool2D(2)``'s backward pass alone, readable (engine off)
+    against engine, on what LeNet's first pooling layer sees: the first convolution's
+    output for a batch of images, stored as that convolution returns it. Both give the
+    same dx, bit for bit (tests/test_engine.py)."""
+    conv = built(lambda: Sequential([Conv2D(1, 6, 5, padding=2, rng=0)]), True)
+    z = conv.forward(X[:batch_size], training=True)  # (128, 6, 28, 28), batch-last
+    row = {"shape": list(z.shape)}
+    dx = {}
+    for label, engine in [("readable_ms", False), ("engine_ms", True)]:
+        pool = built(lambda: Sequential([MaxPool2D(2)]), engine)
+        previous = nnlib.set_engine(engine)
+        try:
+            out = pool.forward(z, training=True)
+            dout = np.empty_like(out)  # stored as the next layer hands it back: like out
+            dout[...] = np.random.default_rng(0).standard_normal(out.shape, dtype=np.float32)
+            times = [_timed(lambda p=pool, d=dout: p.backward(d)) for _ in range(steps)]
+            dx[label] = pool.backward(dout)
+        finally:
+            nnlib.set_engine(previous)
+        row[label] = 1e3 * statistics.median(times[skip:])
+    row["same_dx"] = bool(np.array_equal(dx["readable_ms"], dx["engine_ms"]))
+    print(f"max pooling backward over {z.shape}: readable {row['readable_ms']:.2f} ms, "
+          f"engine {row['engine_ms']:.2f} ms, same dx: {row['same_dx']}")  # fmt: skip
+    return row
+
+
 def compare(name, make, opt_name, X, y, epochs, batch_size):
     """Median epoch seconds of nnlib (engine), nnlib (readable) and torch."""
     fast, plain = built(make, True), built(make, False)
@@ -268,6 +296,7 @@ def main():
             report["results"].append(row)
     if not args.skip_cnn:
         Xi = data.X_train[:, None]  # NCHW
+        report["pool_backward"] = pool_backward(Xi)
         report["results"].append(
             compare("LeNet-5 CNN", lenet, "SGD+momentum", Xi, y, args.epochs, args.batch_size)
         )

@@ -497,6 +497,14 @@ def test_tiled_pooling_backward_equals_the_readable_one():
     np.testing.assert_array_equal(
         econv.maxpool_backward_tiles(dout, x, out, 2), pool.backward(dout)
     )
+    # x and out stored batch-last (as after the engine's convolution), dout in C order.
+    x_last = np.empty(x.shape[1:] + x.shape[:1]).transpose(3, 0, 1, 2)
+    x_last[...] = x
+    out_last = econv.maxpool_forward(x_last, 2, 2)
+    dout = rng.standard_normal(out.shape)
+    dx = econv.maxpool_backward_tiles(dout, x_last, out_last, 2)
+    np.testing.assert_array_equal(dx.view(np.uint64), pool.backward(dout).view(np.uint64))
+    assert dx.strides == x_last.strides
 
 
 def test_fit_with_and_without_the_engine_follows_one_path():
