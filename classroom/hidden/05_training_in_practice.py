@@ -51,13 +51,13 @@ def test_5_4():
     assert np.shape(H) == (4, 4)
     assert np.allclose(H, 2 / 150 * Xb.T @ Xb)
     # The condition number from the mean and std alone, against the Hessian's eigenvalues.
-    for m, s in [(0.0, 1.0), (0.0, 10.0), (0.0, 0.1), (2.0, 1.0), (-25.0, 3.0), (100.0, 1.0)]:
+    for xbar, s in [(0.0, 1.0), (0.0, 10.0), (0.0, 0.1), (2.0, 1.0), (-25.0, 3.0), (100.0, 1.0)]:
         z = rng.standard_normal((80, 1))
-        x = m + s * (z - z.mean()) / z.std()
+        x = xbar + s * (z - z.mean()) / z.std()
         lam = np.linalg.eigvalsh(
             2 / 80 * np.hstack([x, np.ones((80, 1))]).T @ np.hstack([x, np.ones((80, 1))])
         )
-        assert np.isclose(condition_number(m, s), lam[-1] / lam[0], rtol=1e-5), (m, s)
+        assert np.isclose(condition_number(xbar, s), lam[-1] / lam[0], rtol=1e-5), (xbar, s)
     assert np.isclose(condition_number(0.0, 1.0), 1.0)
     assert np.isclose(condition_number(0.0, 10.0), 100.0)
 
