@@ -25,19 +25,19 @@ def test_0_1():
 
 def test_0_2():
     rng = np.random.default_rng(1002)
-    A, B = rng.standard_normal((7, 5)), rng.standard_normal((3, 5))
-    out = pairwise_sq_dists(A, B)
+    X1, X2 = rng.standard_normal((7, 5)), rng.standard_normal((3, 5))
+    out = pairwise_sq_dists(X1, X2)
     assert np.shape(out) == (7, 3)
-    assert np.allclose(out, ((A[:, None] - B[None]) ** 2).sum(-1))
-    assert np.allclose(np.diag(pairwise_sq_dists(A, A)), 0)
-    assert np.shape(pairwise_sq_dists(A[:1], B)) == (1, 3)
+    assert np.allclose(out, ((X1[:, None] - X2[None]) ** 2).sum(-1))
+    assert np.allclose(np.diag(pairwise_sq_dists(X1, X1)), 0)
+    assert np.shape(pairwise_sq_dists(X1[:1], X2)) == (1, 3)
 
 
 def test_0_3():
     # the lines that write into the arrays the layers hold: in-place operators (B, D), out=
     # (E), slice assignment (F) and in-place updates through views (G: reshape of an array
-    # stored in one piece, I: transpose); A and C only rebind a name or a dict entry, and
-    # H updates a copy
+    # whose entries lie in memory row after row, I: transpose); A and C only rebind a name or
+    # a dict entry, and H updates a copy
     assert isinstance(changes, str), 'changes is a string of letters, such as "AC"'
     assert len(changes) == len(set(changes)), "each letter once"
     assert set(changes) == set("BDEFGI")
