@@ -47,6 +47,10 @@ def test_9_3():
         c = leaky_gain_for_fall(alpha, depth, factor)
         per_layer = c**2 * (1 + alpha**2) / 2
         assert np.isclose(per_layer**depth, 1 / factor, rtol=1e-9), (alpha, depth, factor)
+    # Exact values: a factor of 1 keeps Exercise 5.3's gain; alpha = 1 is the identity.
+    assert np.isclose(leaky_gain_for_fall(0.5, 3, 1.0), np.sqrt(2 / 1.25))
+    assert np.isclose(leaky_gain_for_fall(1.0, 2, 1e4), 0.1)
+    assert np.isclose(leaky_gain_for_fall(0.1, 20, 100.0), np.sqrt(2 / 1.01) * 100 ** (-1 / 40))
     # Measured: 20 leaky-ReLU layers of width 400 with that gain divide the variance by 1000.
     from nnlib.activations import leaky_relu
 
@@ -59,13 +63,24 @@ def test_9_3():
 
 
 def test_9_4():
-    for gain, factor in [(1.0, 2.0), (1.0, 1000.0), (1.2, 50.0), (1.5, 10.0), (1.9, 1e6)]:
+    # Fractional quotients (2.5: 1.32 layers; 100 at c = 1.2: 14.02) must be rounded up.
+    cases = [
+        (1.0, 2.0),
+        (1.0, 2.5),
+        (1.0, 1000.0),
+        (1.2, 50.0),
+        (1.2, 100.0),
+        (1.5, 10.0),
+        (1.9, 1e6),
+    ]
+    for gain, factor in cases:
         per_layer = gain**2 / 2
         L = layers_until(gain, factor)
         if per_layer < 1:
             assert per_layer**L <= 1 / factor * (1 + 1e-9) and per_layer ** (L - 1) > 1 / factor
         else:
             assert per_layer**L >= factor * (1 - 1e-9) and per_layer ** (L - 1) < factor
+    assert layers_until(1.0, 2.5) == 2 and layers_until(1.2, 100.0) == 15
     assert layers_until(2**0.5, 10.0) is None
     # Close to He's gain is not He's gain: a very deep network, not None.
     L = layers_until(1.41421, 10.0)
