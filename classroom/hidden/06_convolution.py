@@ -3,7 +3,7 @@
 
 
 def test_6_1():
-    for HH, S, P in [(5, 4, 0), (7, 2, 3), (1, 1, 0), (3, 5, 2), (6, 3, 4)]:
+    for HH, S, P in [(5, 4, 0), (7, 2, 3), (1, 1, 0), (3, 5, 2), (6, 3, 4), (3, 3, 2)]:
         for H_out in range(1, 10):
             brute = [
                 H
@@ -84,6 +84,10 @@ def test_6_4():
     mixed = half_turn.copy()
     mixed[1, 2] = A[1, 2]  # one kernel of the bank is not symmetric
     assert not bug_is_invisible(mixed)
+    # W[1] is W[0] turned by 180 degrees: flipping all four axes leaves the bank unchanged,
+    # a half turn leaves neither kernel unchanged.
+    pair = np.stack([A[0, :1], A[0, :1, ::-1, ::-1]])
+    assert not bug_is_invisible(pair)
 
 
 def test_6_5():
