@@ -33,6 +33,7 @@ def test_5_2():
 def test_5_3():
     for D, alpha in [(100, 0.0), (37, 0.2), (500, 1.0), (64, 3.0)]:
         assert np.isclose(leaky_he_std(D, alpha), np.sqrt(2 / ((1 + alpha**2) * D))), (D, alpha)
+    assert np.isclose(leaky_he_std(300, 1.0), np.sqrt(1 / 300))  # alpha = 1: LeCun's rule
     # The signal keeps its scale through 25 layers with slope -0.6 (a negative slope works too).
     rng = np.random.default_rng(5301)
     a, first = rng.standard_normal((300, 400)), None
