@@ -54,6 +54,7 @@ def test_1_4():
     W1, b1, W2, b2 = max_network()
     rng = np.random.default_rng(1104)
     X = np.vstack([rng.uniform(-100, 100, (200, 2)), [[-3.0, -7.0], [-7.0, -3.0], [2.0, 2.0]]])
+    X = np.vstack([X, [[-4e6, -1e6], [1e6, -5e6], [-2e5, 3e5]]])  # a bias cannot hide these
     out = np.maximum(X @ W1 + b1, 0) @ W2 + b2
-    assert np.shape(out) == (203, 1)
+    assert np.shape(out) == (206, 1)
     assert np.allclose(out[:, 0], X.max(axis=1))
