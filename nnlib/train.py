@@ -470,8 +470,9 @@ class EarlyStopping:
             buffers, such as batch normalisation's running statistics) back into the model.
 
     After ``fit`` returns: ``best_epoch`` (index into the History lists, 0 = the first
-    epoch), ``best`` (the metric there) and ``stopped_epoch`` (index of the last epoch
-    trained, or None if training ran all its epochs).
+    epoch), ``best`` (the metric there) and ``stopped_epoch`` (the epoch after which the
+    callback asked ``fit`` to stop, or None if it never asked; a stop asked after the last
+    epoch still counts, though every epoch was trained).
     """
 
     def __init__(self, model, monitor="val_loss", *, patience=5, min_delta=0.0,
