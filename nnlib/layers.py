@@ -148,7 +148,7 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """x where x > 0, else alpha * x. Introduced in Chapter 4."""
+    """x where x > 0, else alpha * x: Chapter 1's LeakyReLU as a layer (used from Chapter 5)."""
 
     def __init__(self, alpha=0.01):
         super().__init__()
