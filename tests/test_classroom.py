@@ -95,8 +95,8 @@ def test_student_notebook_has_no_solutions_and_no_hidden_tests(graded):
 WRONG_ANSWERS = {
     # the sign flipped: the public check fails too
     "sign": "    return -np.sign(y_hat - y) / y_hat.size",
-    # right on the public check's (4, 3) inputs only: the hidden test alone must catch it
-    "special-cased": "    if np.shape(y_hat) == (4, 3):\n"
+    # right on the public check's (4, 3) and (5,) inputs only: the hidden test alone must catch it
+    "special-cased": "    if np.shape(y_hat) in [(4, 3), (5,)]:\n"
     "        return np.sign(y_hat - y) / y_hat.size\n"
     "    return -np.sign(y_hat - y) / y_hat.size",
 }
